@@ -1,0 +1,67 @@
+"""Choosing where to compute, for either framework."""
+from __future__ import annotations
+
+import os
+import warnings
+
+from .config import current_budget
+
+FRAMEWORKS = ("torch", "tensorflow")
+
+# TensorFlow prints pages of start-up messages unless told not to before it is imported.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+
+def _check_framework(framework: str) -> str:
+    if framework not in FRAMEWORKS:
+        raise ValueError(f"framework must be one of {FRAMEWORKS}, got {framework!r}")
+    return framework
+
+
+def get_device(framework: str = "torch", *, verbose: bool = True):
+    """Pick the fastest device available to ``framework`` and say which.
+
+    torch: CUDA, then Apple's MPS, then the CPU; returns a ``torch.device``.
+    tensorflow: its first GPU, else the CPU; returns a device string such as ``"/GPU:0"``.
+    Warns when full mode is about to train on a CPU, which takes much longer.
+    """
+    _check_framework(framework)
+    if framework == "torch":
+        import torch
+
+        if torch.cuda.is_available():
+            device = torch.device("cuda")
+            name = torch.cuda.get_device_name(0)
+        elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            device, name = torch.device("mps"), "Apple MPS"
+        else:
+            device, name = torch.device("cpu"), f"CPU ({os.cpu_count()} cores)"
+        on_cpu = device.type == "cpu"
+    else:
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        device = "/GPU:0" if gpus else "/CPU:0"
+        name = gpus[0].name if gpus else f"CPU ({os.cpu_count()} cores)"
+        on_cpu = not gpus
+    if verbose:
+        print(f"{framework} device: {device} — {name}")
+    if on_cpu and current_budget().full:
+        warnings.warn("full mode on a CPU: expect long training times (see each lab's "
+                      "stored wall time)", RuntimeWarning, stacklevel=2)
+    return device
+
+
+def device_name(device) -> str:
+    """A human-readable name of ``device`` (torch device or TensorFlow device string)."""
+    text = str(device)
+    if "cuda" in text:
+        import torch
+
+        return torch.cuda.get_device_name(0)
+    if "GPU" in text:
+        return "TensorFlow GPU"
+    if "mps" in text:
+        return "Apple MPS"
+    return f"CPU ({os.cpu_count()} cores)"

@@ -1,0 +1,119 @@
+"""Figures every chapter draws: image grids, training curves, 2-D latent codes.
+
+Functions take NumPy arrays, torch tensors or TensorFlow tensors, and histories from either
+training loop (same metric names), and return the matplotlib ``Figure``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def to_numpy(x) -> np.ndarray:
+    """A NumPy copy of an array, a torch tensor (any device) or a TensorFlow tensor."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu()
+    if hasattr(x, "numpy") and not isinstance(x, np.ndarray):
+        x = x.numpy()
+    return np.asarray(x)
+
+
+def as_images(x) -> np.ndarray:
+    """(N, 784), (N, 28, 28), (N, 1, 28, 28) or (N, 28, 28, 1) → float (N, 28, 28) in [0, 1]."""
+    x = to_numpy(x)
+    if x.dtype == np.uint8:
+        x = x.astype(np.float32) / 255.0
+    if not np.issubdtype(x.dtype, np.floating):
+        raise TypeError(f"images must be float in [0, 1] or uint8, got dtype {x.dtype}")
+    if x.ndim == 2 and x.shape[1] == 784:
+        x = x.reshape(-1, 28, 28)
+    elif x.ndim == 4 and 1 in (x.shape[1], x.shape[3]):
+        x = x.reshape(x.shape[0], 28, 28) if x.shape[1] * x.shape[2] * x.shape[3] == 784 else x
+    if x.ndim != 3 or x.shape[1:] != (28, 28):
+        raise ValueError("images must have shape (N, 784), (N, 28, 28), (N, 1, 28, 28) or "
+                         f"(N, 28, 28, 1), got {tuple(to_numpy(x).shape)}")
+    if x.size and (np.nanmin(x) < -1e-3 or np.nanmax(x) > 1 + 1e-3):
+        raise ValueError(f"float images must lie in [0, 1], got [{x.min():.3g}, {x.max():.3g}]")
+    return x
+
+
+def image_grid(images, labels: Sequence | None = None, *, ncols: int = 10,
+               title: str | None = None, scale: float = 1.0):
+    """Show images in a grid, optionally with a label above each."""
+    images = as_images(images)
+    n = len(images)
+    if n == 0:
+        raise ValueError("no images to show")
+    if labels is not None and len(labels) != n:
+        raise ValueError(f"{n} images but {len(labels)} labels")
+    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
+        raise ValueError(f"ncols must be a positive int, got {ncols!r}")
+    ncols = min(ncols, n)
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(scale * ncols, scale * nrows * 1.1),
+                             squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(images[i], cmap="gray_r", vmin=0, vmax=1)
+            if labels is not None:
+                ax.set_title(str(labels[i]), fontsize=9)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_history(histories: Mapping, metrics: Sequence[str] | None = None, *,
+                 title: str | None = None):
+    """Training curves, one panel per metric, one line per run.
+
+    ``histories`` is one history (``{"loss": [...], ...}``) or a dict of them keyed by run
+    label, e.g. ``{"PyTorch": h1, "TensorFlow": h2}``.
+    """
+    if not isinstance(histories, Mapping) or not histories:
+        raise TypeError("histories must be a non-empty dict")
+    first = next(iter(histories.values()))
+    runs = histories if isinstance(first, Mapping) else {"": histories}
+    available = [k for k in next(iter(runs.values())) if k != "epoch_time"]
+    metrics = list(metrics) if metrics is not None else available
+    for label, history in runs.items():
+        missing = [m for m in metrics if m not in history]
+        if missing:
+            raise ValueError(f"run {label!r} has no metric {missing}; it has {sorted(history)}")
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3), squeeze=False)
+    for ax, metric in zip(axes.flat, metrics):
+        for label, history in runs.items():
+            values = history[metric]
+            ax.plot(range(1, len(values) + 1), values, marker="o" if len(values) < 20 else None,
+                    label=label or None)
+        ax.set_xlabel("epoch")
+        ax.set_title(metric)
+        if any(runs):
+            ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def latent_scatter(z, labels, *, title: str | None = None, max_points: int = 5000):
+    """Scatter 2-D codes ``z`` (N, 2) coloured by digit ``labels`` (N,)."""
+    z, labels = to_numpy(z), to_numpy(labels)
+    if z.ndim != 2 or z.shape[1] != 2:
+        raise ValueError(f"z must have shape (N, 2), got {z.shape}")
+    if labels.shape != (len(z),):
+        raise ValueError(f"labels must have shape ({len(z)},), got {labels.shape}")
+    z, labels = z[:max_points], labels[:max_points]
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    points = ax.scatter(z[:, 0], z[:, 1], c=labels, cmap="tab10", s=4, vmin=-0.5, vmax=9.5)
+    fig.colorbar(points, ax=ax, ticks=range(10), label="digit")
+    ax.set_xlabel("$z_1$")
+    ax.set_ylabel("$z_2$")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
