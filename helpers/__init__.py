@@ -24,6 +24,9 @@ _LAZY = {
     "classifier_torch": ("classifier", "classifier_torch"),
     "classifier_tf": ("classifier", "classifier_tf"),
     "mnist_classifier": ("classifier", "mnist_classifier"),
+    "train_classifier_torch": ("classifier", "train_classifier_torch"),
+    "train_classifier_tf": ("classifier", "train_classifier_tf"),
+    "predict": ("classifier", "predict"),
     "accuracy": ("metrics", "accuracy"),
 }
 

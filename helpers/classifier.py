@@ -15,7 +15,7 @@ from .data import load_mnist
 
 # Everything that determines the trained weights; load_or_train retrains when it changes.
 CONFIG = {"arch": "conv16-conv32-fc128", "optimizer": "adam", "lr": 1e-3, "batch_size": 128,
-          "epochs_fast": 1, "epochs_full": 4, "seed": 0}
+          "epochs_fast": 2, "epochs_full": 4, "seed": 0}
 FEATURES = 128
 
 
@@ -81,6 +81,16 @@ def predict_tf(model, x, batch_size: int = 1000) -> np.ndarray:
     """Logits of a Keras ``model`` on ``x`` (N, 784) as a NumPy array, in inference mode."""
     return np.concatenate([np.asarray(model(x[i:i + batch_size], training=False))
                            for i in range(0, len(x), batch_size)])
+
+
+def predict(model, x, batch_size: int = 1000) -> np.ndarray:
+    """Logits of a torch or Keras ``model`` on NumPy ``x`` (N, 784), in inference mode."""
+    if not isinstance(x, np.ndarray) or x.ndim != 2 or x.shape[1] != 784:
+        raise ValueError(f"x must be a NumPy array of shape (N, 784), got "
+                         f"{getattr(x, 'shape', type(x).__name__)}")
+    if type(model).__module__.startswith("keras"):
+        return predict_tf(model, x, batch_size)
+    return predict_torch(model, x, batch_size)
 
 
 def train_classifier_torch(model, x_train, y_train, *, epochs: int, device, x_test=None,

@@ -1,0 +1,81 @@
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import torch  # noqa: E402
+
+from helpers.plots import as_images, image_grid, latent_scatter, plot_history  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.mark.parametrize("make", [
+    lambda a: a.reshape(6, 784),
+    lambda a: a,
+    lambda a: a.reshape(6, 1, 28, 28),
+    lambda a: a.reshape(6, 28, 28, 1),
+    lambda a: torch.tensor(a),
+    lambda a: tf.constant(a.reshape(6, 28, 28, 1)),
+    lambda a: (a * 255).astype(np.uint8),
+])
+def test_as_images_accepts_every_layout(make):
+    images = np.random.default_rng(0).random((6, 28, 28)).astype(np.float32)
+    out = as_images(make(images))
+    assert out.shape == (6, 28, 28)
+    np.testing.assert_allclose(out, images, atol=1 / 255)
+
+
+@pytest.mark.parametrize("bad, error, message", [
+    (np.zeros((3, 100)), ValueError, "must have shape"),
+    (np.full((3, 784), 2.0), ValueError, r"must lie in \[0, 1\]"),
+    (np.zeros((3, 784), dtype=np.int64), TypeError, "float in"),
+])
+def test_as_images_bad_input(bad, error, message):
+    with pytest.raises(error, match=message):
+        as_images(bad)
+
+
+def test_image_grid_layout_and_labels():
+    fig = image_grid(np.zeros((12, 784)), labels=list(range(12)), ncols=5, title="digits")
+    axes = fig.get_axes()
+    assert len(axes) == 15  # 3 rows of 5; the last 3 stay empty
+    assert [ax.get_title() for ax in axes[:3]] == ["0", "1", "2"]
+    assert sum(bool(ax.images) for ax in axes) == 12
+    with pytest.raises(ValueError, match="12 images but 3 labels"):
+        image_grid(np.zeros((12, 784)), labels=[1, 2, 3])
+    with pytest.raises(ValueError, match="no images"):
+        image_grid(np.zeros((0, 784)))
+
+
+def test_plot_history_one_line_per_run_and_panel_per_metric():
+    torch_run = {"loss": [1.0, 0.5, 0.2], "test_accuracy": [0.8, 0.9, 0.95], "epoch_time": [1, 1, 1]}
+    tf_run = {"loss": [1.1, 0.6, 0.3], "test_accuracy": [0.7, 0.85, 0.9], "epoch_time": [2, 2, 2]}
+    fig = plot_history({"PyTorch": torch_run, "TensorFlow": tf_run})
+    axes = fig.get_axes()
+    assert [ax.get_title() for ax in axes] == ["loss", "test_accuracy"]
+    assert len(axes[0].lines) == 2
+    np.testing.assert_array_equal(axes[0].lines[1].get_ydata(), tf_run["loss"])
+    fig = plot_history(torch_run, metrics=["loss"])
+    assert len(fig.get_axes()) == 1
+    with pytest.raises(ValueError, match="no metric"):
+        plot_history(torch_run, metrics=["kl"])
+    with pytest.raises(TypeError):
+        plot_history([1, 2])
+
+
+def test_latent_scatter():
+    rng = np.random.default_rng(0)
+    fig = latent_scatter(rng.normal(size=(100, 2)), rng.integers(0, 10, 100))
+    assert len(fig.get_axes()[0].collections[0].get_offsets()) == 100
+    with pytest.raises(ValueError, match=r"\(N, 2\)"):
+        latent_scatter(np.zeros((10, 3)), np.zeros(10))
+    with pytest.raises(ValueError, match="labels must have shape"):
+        latent_scatter(np.zeros((10, 2)), np.zeros(9))
