@@ -13,6 +13,7 @@ from .data import bernoulli_like, load_mnist, stratified_indices, to_tf_dataset,
 from .device import get_device
 from .lab import setup_lab
 from .loop import History, NonFiniteLossError
+from .results import load_results, save_results
 from .seed import seed_everything
 
 _LAZY = {
@@ -31,7 +32,7 @@ _LAZY = {
 }
 
 __all__ = ["Budget", "History", "NonFiniteLossError", "bernoulli_like", "current_budget",
-           "get_device", "load_mnist", "load_or_train", "seed_everything", "setup_lab",
+           "get_device", "load_mnist", "load_or_train", "load_results", "save_results", "seed_everything", "setup_lab",
            "stratified_indices", "to_tf_dataset", "to_torch", *_LAZY]
 
 

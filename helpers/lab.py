@@ -19,5 +19,6 @@ def setup_lab(framework: str, seed: int = 0) -> tuple[Budget, object]:
     budget = current_budget()
     device = get_device(framework)
     sizes = f"train {budget.train_size or 'all'}, test {budget.test_size or 'all'}"
-    print(f"mode: {budget.mode} ({sizes}; set BOOK_MODE=full for the book's runs) · seed {seed}")
+    hint = "" if budget.full else "; BOOK_MODE=full gives the book's runs"
+    print(f"mode: {budget.mode} ({sizes}{hint}) · seed {seed}")
     return budget, device

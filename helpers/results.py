@@ -1,0 +1,47 @@
+"""Headline numbers of full-mode runs, kept beside the notebooks for parity checks.
+
+Each chapter's labs store their headline metrics in ``results/<chapter>.json``, one entry per
+framework; ``tests/test_parity.py`` compares the frameworks from these files, never from
+numbers typed into a test. Fast-mode runs leave the files alone.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from .config import current_budget
+
+FRAMEWORKS = ("torch", "tensorflow")
+
+
+def results_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "results"
+
+
+def save_results(chapter: str, framework: str, values: dict[str, float], *,
+                 directory: str | Path | None = None) -> Path | None:
+    """Record ``values`` of a full-mode run; in fast mode say so and write nothing."""
+    if framework not in FRAMEWORKS:
+        raise ValueError(f"framework must be one of {FRAMEWORKS}, got {framework!r}")
+    if not isinstance(values, dict) or not values:
+        raise ValueError("values must be a non-empty dict of numbers")
+    for key, value in values.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+            raise ValueError(f"{key} must be a finite number, got {value!r}")
+    if not current_budget().full:
+        print("fast mode: results are not recorded (only full-mode runs are)")
+        return None
+    path = Path(directory or results_dir()) / f"{chapter}.json"
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    stored[framework] = {k: float(v) for k, v in values.items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(stored, indent=1, sort_keys=True) + "\n")
+    print(f"recorded in {path.name}: {stored[framework]}")
+    return path
+
+
+def load_results(chapter: str, *, directory: str | Path | None = None) -> dict:
+    """The recorded results of ``chapter``: ``{framework: {metric: value}}`` (may be empty)."""
+    path = Path(directory or results_dir()) / f"{chapter}.json"
+    return json.loads(path.read_text()) if path.exists() else {}

@@ -1,0 +1,34 @@
+import json
+
+import pytest
+
+from helpers.results import load_results, save_results
+
+
+def test_full_mode_records_per_framework(tmp_path, monkeypatch):
+    monkeypatch.setenv("BOOK_MODE", "full")
+    save_results("01_x", "torch", {"error": 1.2}, directory=tmp_path)
+    save_results("01_x", "tensorflow", {"error": 1.3}, directory=tmp_path)
+    assert load_results("01_x", directory=tmp_path) == {"torch": {"error": 1.2},
+                                                       "tensorflow": {"error": 1.3}}
+    assert json.loads((tmp_path / "01_x.json").read_text())["torch"]["error"] == 1.2
+
+
+def test_fast_mode_writes_nothing_and_says_so(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("BOOK_MODE", "fast")
+    assert save_results("01_x", "torch", {"error": 1.2}, directory=tmp_path) is None
+    assert not list(tmp_path.iterdir())
+    assert "not recorded" in capsys.readouterr().out
+
+
+def test_missing_results_are_empty(tmp_path):
+    assert load_results("nothing", directory=tmp_path) == {}
+
+
+@pytest.mark.parametrize("framework, values", [
+    ("jax", {"a": 1.0}), ("torch", {}), ("torch", {"a": float("nan")}), ("torch", {"a": "1"}),
+    ("torch", {"a": True}), ("torch", [1.0]),
+])
+def test_bad_input(tmp_path, framework, values):
+    with pytest.raises(ValueError):
+        save_results("01_x", framework, values, directory=tmp_path)
