@@ -42,6 +42,7 @@ test: unit nbval
 
 book: $(STAMP)
 	$(BIN)/python tools/mathjax.py
+	$(BIN)/python tools/figures.py
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 execute: $(STAMP)

@@ -55,15 +55,22 @@ def code_hash(nb) -> str:
     return sha256_bytes("\n\x1e\n".join(sources).encode())
 
 
-def helpers_hashes(files: list[str], root: Path = ROOT) -> dict[str, str]:
+def snapshot(root: Path = ROOT) -> dict[str, str]:
+    """sha256 of every helpers source, taken before a run: edits made while it runs then
+    show up as stale instead of being stamped as if the run had used them."""
+    return {p.relative_to(root).as_posix(): sha256_bytes(p.read_bytes())
+            for p in sorted((root / "helpers").rglob("*.py"))}
+
+
+def helpers_hashes(files: list[str], before: dict[str, str], root: Path = ROOT) -> dict[str, str]:
+    """The entries of ``before`` for the helpers ``files`` a kernel loaded."""
     out = {}
     for file in files:
-        path = Path(file).resolve()
         try:
-            relative = path.relative_to(root).as_posix()
+            relative = Path(file).resolve().relative_to(root).as_posix()
         except ValueError:  # a helpers package from elsewhere: not ours to track
             continue
-        out[relative] = sha256_bytes(path.read_bytes())
+        out[relative] = before.get(relative, "missing before the run")
     return dict(sorted(out.items()))
 
 
@@ -133,6 +140,7 @@ def execute(path: Path) -> float:
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
+    before = snapshot()
     began = time.perf_counter()
     with client.setup_kernel():
         try:
@@ -149,7 +157,7 @@ def execute(path: Path) -> float:
     nb.metadata[KEY] = {
         "mode": "full",
         "code_sha256": code_hash(nb),
-        "helpers": helpers_hashes(info["helpers"]),
+        "helpers": helpers_hashes(info["helpers"], before),
         "device": info["device"],
         "device_name": info["device_name"],
         "versions": info["versions"],
