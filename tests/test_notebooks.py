@@ -13,23 +13,27 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tools.execute import KEY, code_hash, sha256_bytes, stale_reasons  # noqa: E402
+from tools.execute import (KEY, code_hash, collapse_carriage_returns, lean, main,  # noqa: E402
+                           sha256_bytes, stale_reasons)
 from tools.setup_cell import is_setup_cell, repo_url, setup_cell_source  # noqa: E402
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 FRAMEWORK_OF = {"pytorch": "torch", "tensorflow": "tensorflow"}
 
 
-def read(path: Path):
+def read(path: Path) -> nbformat.NotebookNode:
+    """The notebook at ``path`` as nbformat v4."""
     return nbformat.read(path, as_version=4)
 
 
-def test_there_are_labs():
+def test_there_are_labs() -> None:
     assert NOTEBOOKS, "no notebooks found"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_setup_cell_is_the_shared_one(path):
+def test_setup_cell_is_the_shared_one(path: Path) -> None:
+    suffix = path.stem.rsplit("_", 1)[-1]
+    assert suffix in FRAMEWORK_OF, f"{path.name}: a lab's name ends in _pytorch or _tensorflow"
     nb = read(path)
     setups = [c for c in nb.cells if is_setup_cell(c)]
     assert len(setups) == 1, f"{path.name}: {len(setups)} setup cells"
@@ -37,32 +41,43 @@ def test_setup_cell_is_the_shared_one(path):
         f"{path.name}: setup cell differs from tools/setup_cell.py; run "
         "`.venv/bin/python tools/setup_cell.py`")
     code = [c for c in nb.cells if c.cell_type == "code"]
-    suffix = path.stem.rsplit("_", 1)[1]
     assert code[0].source.startswith(f'FRAMEWORK = "{FRAMEWORK_OF[suffix]}"'), code[0].source
     assert code[1] is setups[0], "the setup cell must follow the FRAMEWORK cell"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_stored_outputs_are_fresh(path):
+def test_stored_outputs_are_fresh(path: Path) -> None:
     reasons = stale_reasons(path)
     assert not reasons, (f"{path.name} needs `make execute NB=notebooks/{path.name}`: "
                          + "; ".join(reasons))
 
 
 def headings(path: Path) -> list[str]:
+    """The markdown heading lines of ``path``, in order."""
     return [line for cell in read(path).cells if cell.cell_type == "markdown"
             for line in cell.source.splitlines() if line.startswith("#")]
 
 
-@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.stem.endswith("_pytorch")],
-                         ids=lambda p: p.name)
-def test_labs_come_in_pairs_with_the_same_headings(path):
-    twin = path.with_name(path.name.replace("_pytorch", "_tensorflow"))
-    assert twin.exists(), f"{path.name} has no TensorFlow twin"
-    assert headings(path) == headings(twin)
+def twin_of(path: Path) -> Path:
+    """The other framework's version of lab ``path``."""
+    stem, suffix = path.stem.rsplit("_", 1)
+    other = "tensorflow" if suffix == "pytorch" else "pytorch"
+    return path.with_name(f"{stem}_{other}.ipynb")
 
 
-def stamped(tmp_path: Path, source: str = "x = 1"):
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_labs_come_in_pairs(path: Path) -> None:
+    assert twin_of(path).exists(), f"{path.name} has no twin {twin_of(path).name}"
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.stem.endswith("_pytorch")
+                                  and twin_of(p).exists()], ids=lambda p: p.name)
+def test_twin_labs_have_the_same_headings(path: Path) -> None:
+    assert headings(path) == headings(twin_of(path)), (
+        f"{path.name} and {twin_of(path).name} must have the same headings in the same order")
+
+
+def stamped(tmp_path: Path, source: str = "x = 1") -> tuple[Path, Path]:
     """A notebook stamped as if executed, depending on one fake helpers file."""
     helper = tmp_path / "helpers" / "fake.py"
     helper.parent.mkdir(parents=True, exist_ok=True)
@@ -76,7 +91,7 @@ def stamped(tmp_path: Path, source: str = "x = 1"):
     return path, helper
 
 
-def test_freshness_check_catches_each_kind_of_staleness(tmp_path):
+def test_freshness_check_catches_each_kind_of_staleness(tmp_path: Path) -> None:
     path, helper = stamped(tmp_path)
     assert stale_reasons(path, root=tmp_path) == []
 
@@ -103,13 +118,41 @@ def test_freshness_check_catches_each_kind_of_staleness(tmp_path):
     assert stale_reasons(path, root=tmp_path) == ["never executed with tools/execute.py"]
 
 
-def test_setup_cell_takes_the_colab_path_offline(tmp_path):
+def test_outputs_are_made_lean() -> None:
+    assert collapse_carriage_returns("a\r 50%\r100%\nnext\r\n") == "100%\nnext\n"
+    assert collapse_carriage_returns("done\r") == "done"
+    cell = nbformat.v4.new_code_cell("run()")
+    cell.metadata["execution"] = {"iopub.status.busy": "2026-01-01T00:00:00Z"}
+    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text="0%\r"),
+                    nbformat.v4.new_output("stream", name="stderr", text="50%\r100%\n"),
+                    nbformat.v4.new_output("stream", name="stdout", text=f"{ROOT}/helpers/a.py:1\n"),
+                    nbformat.v4.new_output("display_data", data={
+                        "text/plain": "bar", "application/vnd.jupyter.widget-view+json": {}})]
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    lean(nb)
+    assert "execution" not in cell.metadata
+    assert [o.get("text") for o in cell.outputs] == ["100%\n", "helpers/a.py:1\n", None]
+    assert cell.outputs[2]["data"] == {"text/plain": "bar"}
+
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="x" * 1_100_000)]
+    with pytest.raises(SystemExit, match="over the 1,000,000-byte limit"):
+        lean(nb)
+
+
+def test_execute_refuses_fast_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOOK_MODE", "fast")
+    with pytest.raises(SystemExit, match="BOOK_MODE=full"):
+        main([])
+
+
+def test_setup_cell_takes_the_colab_path_offline(tmp_path: Path) -> None:
     """Run the setup cell as Colab would: a fake google.colab module, a git URL, no network."""
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
-                           capture_output=True, text=True, check=True).stdout.split()
+    # The working tree as it is (uncommitted files included), as a repository of its own.
+    files = subprocess.run(["git", "ls-files", "-z", "-co", "--exclude-standard"], cwd=ROOT,
+                           capture_output=True, text=True, check=True).stdout.split("\0")
     source = tmp_path / "origin"
     for name in files:
-        if (ROOT / name).is_file():
+        if name and (ROOT / name).is_file():  # -c lists deleted files too
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, source / name)
     git = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
@@ -127,6 +170,8 @@ def test_setup_cell_takes_the_colab_path_offline(tmp_path):
               'FRAMEWORK = "torch"\n'
               + setup_cell_source()
               + "\nprint('helpers from', helpers.__file__)\n")
+    # Only the fake google package on the path, and a cwd outside the repository: the cell
+    # can find helpers nowhere but in its own clone.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(PYTHONPATH=str(fake), BOOK_REPO_URL=f"file://{source}", BOOK_MODE="fast")
     result = subprocess.run([sys.executable, "-c", script], cwd=content, env=env,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import platform
 import sys
 import time
@@ -25,27 +24,39 @@ KEY = "dropout_to_fid"
 MAX_OUTPUT_BYTES = 1_000_000
 CELL_TIMEOUT_S = 4 * 3600
 
-# Run in the kernel after the notebook: which helpers modules did it use, and on what device?
+# Run in the kernel after the notebook (then removed): which helpers modules did it use, in
+# which environment, on what device? One function, deleted afterwards, so it leaves no names.
 PROBE = """
-import json as _json, sys as _sys, os as _os, platform as _platform
-_info = {"helpers": sorted({m.__file__ for n, m in list(_sys.modules.items())
-                            if (n == "helpers" or n.startswith("helpers.")) and getattr(m, "__file__", None)}),
-         "versions": {"python": _platform.python_version()}}
-for _name in ("torch", "tensorflow", "keras", "numpy"):
-    if _name in _sys.modules:
-        _info["versions"][_name] = _sys.modules[_name].__version__
-_device = globals().get("DEVICE")
-_info["device"] = str(_device)
-if "torch" in _sys.modules and _sys.modules["torch"].cuda.is_available():
-    _info["device_name"] = _sys.modules["torch"].cuda.get_device_name(0)
-else:
-    _model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), _platform.processor()) if _os.path.exists("/proc/cpuinfo") else _platform.processor()
-    _info["device_name"] = f"{_model}, {_os.cpu_count()} cores"
-print(_json.dumps(_info))
+def _probe():
+    import json, os, platform, sys
+    helpers = sorted({m.__file__ for n, m in list(sys.modules.items())
+                      if (n == "helpers" or n.startswith("helpers.")) and getattr(m, "__file__", None)})
+    versions = {"python": platform.python_version()}
+    for name in ("torch", "tensorflow", "keras", "numpy"):
+        if name in sys.modules:
+            versions[name] = sys.modules[name].__version__
+    name = None
+    torch, tf = sys.modules.get("torch"), sys.modules.get("tensorflow")
+    if torch is not None and torch.cuda.is_available():
+        name = torch.cuda.get_device_name(0)
+    elif tf is not None and tf.config.list_physical_devices("GPU"):
+        gpu = tf.config.list_physical_devices("GPU")[0]
+        name = tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
+    if name is None:  # no GPU in use: the CPU model, as /proc/cpuinfo names it on Linux
+        name = platform.processor() or platform.machine()
+        if os.path.exists("/proc/cpuinfo"):
+            with open("/proc/cpuinfo") as f:
+                name = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), name)
+        name = f"{name}, {os.cpu_count()} cores"
+    print(json.dumps({"helpers": helpers, "versions": versions, "prefix": sys.prefix,
+                      "device": str(globals().get("DEVICE")), "device_name": name}))
+_probe()
+del _probe
 """
 
 
 def sha256_bytes(data: bytes) -> str:
+    """Hex sha256 of ``data``."""
     return hashlib.sha256(data).hexdigest()
 
 
@@ -97,8 +108,12 @@ def stale_reasons(path: str | Path, root: Path = ROOT) -> list[str]:
 
 
 def collapse_carriage_returns(text: str) -> str:
-    """Keep what a terminal would show: for each line, the text after its last '\\r'."""
-    return "\n".join(line.rsplit("\r", 1)[-1] for line in text.split("\n"))
+    """Keep what a terminal would show: for each line, the text after its last '\\r'.
+
+    Trailing '\\r's are dropped first, so a Windows line end ('\\r\\n') or a progress bar
+    that ends on '\\r' keeps its last text instead of becoming an empty line.
+    """
+    return "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in text.split("\n"))
 
 
 def merge_streams(outputs: list) -> list:
@@ -114,8 +129,18 @@ def merge_streams(outputs: list) -> list:
     return merged
 
 
-def lean(nb) -> None:
-    """Shrink outputs: collapse progress-bar updates, drop widget views and timing metadata."""
+def without_root(text: str, root: Path = ROOT) -> str:
+    """``text`` with this checkout's absolute path cut from file names (warnings print them),
+    so stored outputs read ``helpers/lab.py`` wherever the book was executed."""
+    return text.replace(f"{root}/", "")
+
+
+def lean(nb, where: str = "notebook", root: Path = ROOT) -> None:
+    """Shrink outputs: collapse progress-bar updates, drop widget views and timing metadata,
+    make file names relative to ``root``.
+
+    Raises ``SystemExit`` naming ``where`` when an output stays over ``MAX_OUTPUT_BYTES``.
+    """
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -123,37 +148,53 @@ def lean(nb) -> None:
         cell.outputs = merge_streams(cell.get("outputs", []))
         for output in cell.outputs:
             if output.get("output_type") == "stream":
-                output["text"] = collapse_carriage_returns(output["text"])
+                output["text"] = without_root(collapse_carriage_returns(output["text"]), root)
             data = output.get("data", {})
             data.pop("application/vnd.jupyter.widget-view+json", None)
+            if isinstance(data.get("text/plain"), str):
+                data["text/plain"] = without_root(data["text/plain"], root)
             size = len(json.dumps(output))
             if size > MAX_OUTPUT_BYTES:
-                raise SystemExit(f"an output of {size:,} bytes is too large for the book:\n"
-                                 f"{cell.source[:300]}")
+                raise SystemExit(f"{where}: an output of {size:,} bytes is over the "
+                                 f"{MAX_OUTPUT_BYTES:,}-byte limit; the file is left unchanged. "
+                                 f"The cell:\n{cell.source[:300]}")
 
 
 def execute(path: Path) -> float:
     """Execute ``path`` in place in full mode; return the wall time in seconds."""
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     nb = nbformat.read(path, as_version=4)
+    # The kernel's start-up warning about unencrypted local TCP says nothing about the lab.
     client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                            resources={"metadata": {"path": str(path.resolve().parent)}})
     before = snapshot()
     began = time.perf_counter()
     with client.setup_kernel():
         try:
             client.execute(reset_kc=False, cleanup_kc=False)
-        except CellExecutionError as error:
+        except CellExecutionError as error:  # its message holds the cell and the traceback
             raise SystemExit(f"{path}: a cell failed; the file is left unchanged\n{error}")
+        except CellTimeoutError as error:
+            raise SystemExit(f"{path}: a cell ran over {CELL_TIMEOUT_S} s; the file is left "
+                             f"unchanged\n{error}")
+        except DeadKernelError as error:  # e.g. killed for memory
+            raise SystemExit(f"{path}: the kernel died; the file is left unchanged\n{error}")
         wall = time.perf_counter() - began
         probe = nbformat.v4.new_code_cell(PROBE)
         nb.cells.append(probe)
         client.execute_cell(probe, len(nb.cells) - 1)
         nb.cells.pop()
     info = json.loads("".join(o.get("text", "") for o in probe.outputs if o.get("name") == "stdout"))
-    lean(nb)
+    # "python3" resolves to this interpreter unless a user-level kernel spec shadows it; outputs
+    # from another environment would be stamped with versions and helpers that are not ours.
+    if Path(info["prefix"]) != Path(sys.prefix):
+        raise SystemExit(f"{path}: the python3 kernel ran in {info['prefix']}, not in "
+                         f"{sys.prefix}; remove the kernel spec shown by `jupyter kernelspec "
+                         "list` that shadows it. The file is left unchanged.")
+    lean(nb, where=str(path))
     nb.metadata[KEY] = {
         "mode": "full",
         "code_sha256": code_hash(nb),
@@ -170,6 +211,7 @@ def execute(path: Path) -> float:
 
 
 def targets(arguments: list[str]) -> list[Path]:
+    """The notebooks named by ``arguments`` (files or folders); ``notebooks/`` by default."""
     paths = [Path(a) for a in arguments] or [ROOT / "notebooks"]
     found = []
     for path in paths:
@@ -182,11 +224,27 @@ def targets(arguments: list[str]) -> list[Path]:
     return found
 
 
-def main(arguments: list[str]) -> None:
-    if os.environ.get("BOOK_MODE") != "full":
-        raise SystemExit("stored outputs must come from full mode: run with BOOK_MODE=full "
+def require_full_mode() -> None:
+    """Stop unless the book's one switch (read by helpers/config.py only) says full."""
+    sys.path.insert(0, str(ROOT))  # run as a script, only tools/ is on the path
+    from helpers.config import ENV_VAR, current_budget
+
+    try:
+        full = current_budget().full
+    except ValueError as error:
+        raise SystemExit(str(error))
+    if not full:
+        raise SystemExit(f"stored outputs must come from full mode: run with {ENV_VAR}=full "
                          "(make execute does)")
-    for path in targets(arguments):
+
+
+def main(arguments: list[str]) -> None:
+    """Execute every target notebook in full mode, printing each one's wall time."""
+    require_full_mode()
+    found = targets(arguments)
+    if not found:
+        raise SystemExit(f"no notebooks in {' '.join(arguments) or ROOT / 'notebooks'}")
+    for path in found:
         print(f"executing {path} ...", flush=True)
         wall = execute(path)
         print(f"{path}: {wall:.1f} s", flush=True)
