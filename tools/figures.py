@@ -53,7 +53,52 @@ def dropout_masks(path: Path) -> None:
     plt.close(fig)
 
 
-FIGURES = {"01_dropout_masks.png": dropout_masks}
+def pca_codes(path: Path) -> None:
+    """The best linear autoencoder (PCA) at several code sizes: reconstructions and test MSE."""
+    x_train, _ = load_mnist("train")                   # (60000, 784) floats in [0, 1]
+    x_test, _ = load_mnist("test")
+    x_train, x_test = x_train.astype(np.float64), x_test.astype(np.float64)
+    mean = x_train.mean(axis=0)
+    centred = x_train - mean
+    eigenvalues, eigenvectors = np.linalg.eigh(centred.T @ centred / len(centred))
+    order = np.argsort(eigenvalues)[::-1]               # largest variance first
+    eigenvalues, basis = np.clip(eigenvalues[order], 0, None), eigenvectors[:, order]
+    d = x_train.shape[1]
+    ks = np.array([0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, d])
+    train_mse = np.array([eigenvalues[k:].sum() / d for k in ks])   # closed form
+    test_coords = (x_test - mean) @ basis               # (10000, 784) principal coordinates
+    energy = np.cumsum((test_coords ** 2)[:, ::-1], axis=1)[:, ::-1]  # energy[:, k] = sum over j >= k
+    test_mse = np.array([energy[:, k].mean() / d if k < d else 0.0 for k in ks])
+
+    shown, codes = x_test[:6], (2, 8, 32, 128)
+    fig = plt.figure(figsize=(9, 3.6))
+    grid = fig.add_gridspec(len(codes) + 1, len(shown) + 2, wspace=0.05, hspace=0.05,
+                            width_ratios=[1] * len(shown) + [1.2, 7])
+    rows = [("input", shown)] + [
+        (f"k = {k}", mean + (shown - mean) @ basis[:, :k] @ basis[:, :k].T) for k in codes]
+    for r, (label, images) in enumerate(rows):
+        for c, image in enumerate(images):
+            ax = fig.add_subplot(grid[r, c])
+            ax.imshow(np.clip(image, 0, 1).reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(label, fontsize=7)
+    ax = fig.add_subplot(grid[:, -1])
+    ax.plot(ks[1:-1], train_mse[1:-1], marker="o", label="training set: $\\sum_{j>k}\\lambda_j / d$")
+    ax.plot(ks[1:-1], test_mse[1:-1], marker="s", linestyle="--", label="test set")
+    ax.axhline(test_mse[0], color="0.5", linewidth=0.8, label=f"k = 0 (mean image): {test_mse[0]:.4f}")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("code size k")
+    ax.set_ylabel("MSE per pixel")
+    ax.legend(fontsize=7, loc="lower left")
+    fig.subplots_adjust(left=0.03, right=0.98, bottom=0.15, top=0.97)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+FIGURES = {"01_dropout_masks.png": dropout_masks, "02_pca_codes.png": pca_codes}
 
 
 def main() -> None:

@@ -1,0 +1,38 @@
+"""Numbers a theory page quotes from the labs are the ones the labs' full-mode runs recorded.
+
+A page quotes each listed metric of both frameworks, rounded to two decimals, as
+"PyTorch / TensorFlow". When a re-run changes a result, this test names the page to update.
+"""
+from pathlib import Path
+
+import pytest
+
+from helpers.results import load_results, results_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# chapter -> metrics its theory page quotes
+QUOTED = {
+    "01_dropout": ["no_dropout_test_error_pct", "dropout_test_error_pct",
+                   "small_gap_p0_pp", "small_gap_p05_pp"],
+}
+
+
+def quoted(results: dict, metric: str) -> str:
+    return f"{results['torch'][metric]:.2f} / {results['tensorflow'][metric]:.2f}"
+
+
+@pytest.mark.parametrize("chapter", sorted(QUOTED))
+def test_theory_page_quotes_recorded_results(chapter):
+    if not (results_dir() / f"{chapter}.json").exists():
+        pytest.skip(f"{chapter} has no recorded full-mode results yet")
+    results = load_results(chapter)
+    page = (ROOT / "book" / f"{chapter}.md").read_text()
+    missing = [f"{metric} ({quoted(results, metric)})" for metric in QUOTED[chapter]
+               if quoted(results, metric) not in page]
+    assert not missing, f"book/{chapter}.md does not quote the recorded " + ", ".join(missing)
+
+
+def test_quote_format():
+    results = {"torch": {"m": 1.234}, "tensorflow": {"m": 1.2}}
+    assert quoted(results, "m") == "1.23 / 1.20"
