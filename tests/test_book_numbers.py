@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 QUOTED = {
     "01_dropout": ["no_dropout_test_error_pct", "dropout_test_error_pct",
                    "small_gap_p0_pp", "small_gap_p05_pp"],
+    "02_autoencoders": ["ae_sq_err_k30", "deep_ae_sq_err_k30", "plain_ae_noisy_sq_err",
+                        "denoising_ae_noisy_sq_err", "noise_ae_train_sq_err", "noise_ae_test_sq_err"],
 }
 
 
