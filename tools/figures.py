@@ -67,8 +67,7 @@ def pca_codes(path: Path) -> None:
     ks = np.array([0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, d])
     train_mse = np.array([eigenvalues[k:].sum() / d for k in ks])   # closed form
     test_coords = (x_test - mean) @ basis               # (10000, 784) principal coordinates
-    energy = np.cumsum((test_coords ** 2)[:, ::-1], axis=1)[:, ::-1]  # energy[:, k] = sum over j >= k
-    test_mse = np.array([energy[:, k].mean() / d if k < d else 0.0 for k in ks])
+    test_mse = np.array([(test_coords[:, k:] ** 2).sum(axis=1).mean() / d for k in ks])  # what k leaves
 
     shown, codes = x_test[:6], (2, 8, 32, 128)
     fig = plt.figure(figsize=(9, 3.6))
