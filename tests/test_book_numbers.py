@@ -17,6 +17,11 @@ QUOTED = {
                    "small_gap_p0_pp", "small_gap_p05_pp"],
     "02_autoencoders": ["ae_sq_err_k30", "deep_ae_sq_err_k30", "plain_ae_noisy_sq_err",
                         "denoising_ae_noisy_sq_err", "noise_ae_train_sq_err", "noise_ae_test_sq_err"],
+    "03_autoencoders_dropout": ["small_none_train_sq_err", "small_none_test_sq_err", "small_input_test_sq_err",
+                                "small_hidden_test_sq_err", "small_every_layer_test_sq_err",
+                                "large_none_test_sq_err", "large_input_test_sq_err", "large_hidden_test_sq_err",
+                                "large_every_layer_test_sq_err", "masked_none_sq_err", "masked_input_sq_err",
+                                "source_plain_sq_err", "source_dropout_sq_err"],
 }
 
 

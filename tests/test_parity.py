@@ -7,6 +7,8 @@ from helpers.results import load_results, results_dir
 PARITY = [
     ("01_dropout", "dropout_test_error_pct", 0.2),
     ("02_autoencoders", "deep_ae_sq_err_k30", 0.5),
+    ("03_autoencoders_dropout", "large_none_test_sq_err", 0.5),
+    ("03_autoencoders_dropout", "small_hidden_test_sq_err", 1.0),
 ]
 
 

@@ -13,6 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import scipy.integrate  # noqa: E402
 import scipy.stats  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,7 +98,140 @@ def pca_codes(path: Path) -> None:
     plt.close(fig)
 
 
-FIGURES = {"01_dropout_masks.png": dropout_masks, "02_pca_codes.png": pca_codes}
+def dropout_penalty(path: Path) -> None:
+    """Where input dropout's penalty falls, the best linear map under it, and what dropout on a
+    code costs: closed forms next to Monte Carlo estimates."""
+    x, _ = load_mnist("train")
+    x = x.astype(np.float64)
+    second = x.T @ x / len(x)                            # S = E[x x^T], (784, 784)
+    weight = np.diag(second)                             # E[x_j^2]: the penalty weight of pixel j
+    active = weight > 0
+    fig = plt.figure(figsize=(11, 3.3))
+    grid = fig.add_gridspec(1, 4, width_ratios=[1, 1, 1, 1.6])
+    panels = [("penalty weight $E[x_j^2]$", weight, weight.max())]
+    for p in (0.2, 0.5):
+        lam = p / (1 - p)
+        best = second @ np.linalg.pinv(second + lam * np.diag(weight))    # A* = S (S + lam diag S)^+
+        panels.append((f"diagonal of $A^\\star$, p = {p}", np.where(active, np.diag(best), np.nan), 1.0))
+    for i, (title, image, top) in enumerate(panels):
+        ax = fig.add_subplot(grid[0, i])
+        shown = ax.imshow(image.reshape(28, 28), cmap="viridis", vmin=0, vmax=top)
+        fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.03)
+        ax.set_title(title, fontsize=8)
+        ax.axis("off")
+
+    ax = fig.add_subplot(grid[0, 3])
+    rng = np.random.default_rng(0)
+    rates = np.linspace(0.05, 0.9, 18)
+    q = rates / (1 - rates)
+    for i, r in enumerate((1, 2, 4)):
+        gamma = r / (r + q)             # minimises the expected loss (1 - g)^2 + g^2 q / r
+        ax.plot(rates, (1 - gamma) ** 2, color=f"C{i}", label=f"r = {r}, dropout off")
+        ax.plot(rates, q / (r + q), color=f"C{i}", linestyle="--", label=f"r = {r}, during training")
+        masks = rng.random((20_000, len(rates), r)) >= rates[None, :, None]    # Monte Carlo check
+        coefficient = gamma * (masks / (1 - rates[None, :, None])).mean(axis=2)
+        ax.plot(rates, ((1 - coefficient) ** 2).mean(axis=0), linestyle="none", marker=".", color="0.2")
+    ax.set_xlabel("dropout rate p on the code")
+    ax.set_ylabel("share of a direction's variance lost")
+    ax.set_title("r code units per direction (dots: Monte Carlo)", fontsize=8)
+    ax.legend(fontsize=6.5)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def vae_bounds(path: Path) -> None:
+    """The ELBO and its gap on a one-dimensional latent-variable model, checked by numerical
+    integration, and the spread of two gradient estimators, checked by Monte Carlo."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [1.15, 1]})
+
+    # Left: p(z) = N(0, 1), p(x | z) = N(x; a z, s^2), one observed x. The posterior is Gaussian,
+    # N(m, v), so one q in the Gaussian family closes the gap.
+    a, s, x = 2.0, 1.0, 1.5
+    v = 1.0 / (1.0 + a**2 / s**2)                       # posterior variance
+    m = v * a * x / s**2                                # posterior mean
+
+    def log_joint(z):                                   # log p(x, z) = log p(x | z) + log p(z)
+        return scipy.stats.norm.logpdf(x, a * z, s) + scipy.stats.norm.logpdf(z)
+
+    # log p(x) by quadrature, checked against the closed form N(x; 0, a^2 + s^2)
+    evidence, _ = scipy.integrate.quad(lambda z: np.exp(log_joint(z)), -np.inf, np.inf, epsabs=1e-13)
+    log_evidence = np.log(evidence)
+    assert np.isclose(log_evidence, scipy.stats.norm.logpdf(x, 0.0, np.sqrt(a**2 + s**2)), atol=1e-9)
+
+    def elbo(mu, sigma):
+        """Closed form: E_q[log p(x | z)] - KL(N(mu, sigma^2) || N(0, 1))."""
+        reconstruction = -0.5 * np.log(2 * np.pi * s**2) - ((x - a * mu) ** 2 + a**2 * sigma**2) / (2 * s**2)
+        kl_prior = 0.5 * (mu**2 + sigma**2 - 1.0 - np.log(sigma**2))
+        return reconstruction - kl_prior
+
+    def kl_to_posterior(mu, sigma):
+        """KL(q || p(z | x)) by quadrature, with log p(z | x) = log p(x, z) - log p(x)."""
+        def integrand(z):
+            log_q = scipy.stats.norm.logpdf(z, mu, sigma)
+            return np.exp(log_q) * (log_q - log_joint(z) + log_evidence)
+        value, _ = scipy.integrate.quad(integrand, mu - 12 * sigma, mu + 12 * sigma, epsabs=1e-12)
+        return value
+
+    mus = np.linspace(-1.0, 2.2, 200)
+    checked = np.linspace(-0.8, 2.0, 15)
+    for i, factor in enumerate((1.0, 0.5, 2.0)):
+        sigma = factor * np.sqrt(v)
+        left.plot(mus, elbo(mus, sigma), color=f"C{i}",
+                  label=f"ELBO, $\\sigma_q$ = {factor:g} $\\sigma_\\mathrm{{post}}$")
+        right_side = np.array([log_evidence - kl_to_posterior(mu, sigma) for mu in checked])
+        assert np.allclose(right_side, elbo(checked, sigma), atol=1e-6)   # the exact identity
+        left.plot(checked, right_side, linestyle="none", marker="o", markersize=3.5, color="0.15")
+    left.plot([], [], linestyle="none", marker="o", markersize=3.5, color="0.15",
+              label="$\\log p(x) - \\mathrm{KL}(q \\,\\Vert\\, p(z|x))$, by quadrature")
+    left.axhline(log_evidence, color="C3", linestyle="--", linewidth=1,
+                 label="$\\log p(x)$, by quadrature")
+    left.axvline(m, color="0.6", linewidth=0.8)
+    left.set_xlim(-0.9, 2.1)
+    left.set_ylim(log_evidence - 4.0, log_evidence + 0.6)
+    left.set_xlabel("mean $\\mu_q$ of the Gaussian $q(z)$")
+    left.set_ylabel("nats")
+    left.set_title(f"$z \\sim N(0, 1)$, $x | z \\sim N({a:g} z, {s:g})$, x = {x:g}; "
+                   f"grey line: posterior mean {m:.2f}", fontsize=8)
+    left.legend(fontsize=7, loc="lower center")
+
+    # Right: d/dmu E_{N(mu, sigma^2)}[(z - c)^2] = 2 (mu - c), estimated from one draw per estimate.
+    # Reparameterisation: 2 (mu + sigma eps - c), variance 4 sigma^2.
+    # Score function: (z - c)^2 eps / sigma, variance d^4 / sigma^2 + 14 d^2 + 15 sigma^2, d = mu - c.
+    rng = np.random.default_rng(0)
+    c, draws = 0.0, 20_000
+    offsets = np.linspace(-3.0, 3.0, 200)
+    shown = np.linspace(-3.0, 3.0, 13)
+    for i, sigma in enumerate((0.3, 1.0)):
+        right.plot(offsets, np.full_like(offsets, 2 * sigma), color=f"C{i}",
+                   label=f"reparameterisation, $\\sigma$ = {sigma:g}")
+        right.plot(offsets, np.sqrt(offsets**4 / sigma**2 + 14 * offsets**2 + 15 * sigma**2),
+                   color=f"C{i}", linestyle="--", label=f"score function, $\\sigma$ = {sigma:g}")
+        eps = rng.standard_normal((draws, len(shown)))
+        mu = c + shown
+        z = mu + sigma * eps
+        reparam = 2 * (z - c)
+        score = (z - c) ** 2 * eps / sigma
+        for estimate in (reparam, score):
+            error = estimate.std(axis=0) / np.sqrt(draws)
+            assert np.all(np.abs(estimate.mean(axis=0) - 2 * shown) < 6 * error + 1e-12)   # unbiased
+            right.plot(shown, estimate.std(axis=0), linestyle="none", marker="o", markersize=3.5,
+                       color="0.15")
+    right.plot([], [], linestyle="none", marker="o", markersize=3.5, color="0.15",
+               label=f"Monte Carlo, {draws:,} draws")
+    right.set_yscale("log")
+    right.set_xlabel("distance $\\mu - c$ of the mean from the minimum of $f(z) = (z - c)^2$")
+    right.set_ylabel("standard deviation of a one-draw estimate")
+    right.set_title("two estimates of $\\frac{d}{d\\mu}\\,E[(z - c)^2]$, $z \\sim N(\\mu, \\sigma^2)$",
+                    fontsize=8)
+    right.legend(fontsize=7, loc="upper center")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+FIGURES = {"01_dropout_masks.png": dropout_masks, "02_pca_codes.png": pca_codes,
+           "03_dropout_penalty.png": dropout_penalty, "04_vae.png": vae_bounds}
 
 
 def main() -> None:
