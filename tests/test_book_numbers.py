@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.results import load_results, results_dir
+from conftest import recorded_results
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,9 +31,7 @@ def quoted(results: dict, metric: str) -> str:
 
 @pytest.mark.parametrize("chapter", sorted(QUOTED))
 def test_theory_page_quotes_recorded_results(chapter):
-    if not (results_dir() / f"{chapter}.json").exists():
-        pytest.skip(f"{chapter} has no recorded full-mode results yet")
-    results = load_results(chapter)
+    results = recorded_results(chapter)
     page = (ROOT / "book" / f"{chapter}.md").read_text()
     missing = [f"{metric} ({quoted(results, metric)})" for metric in QUOTED[chapter]
                if quoted(results, metric) not in page]

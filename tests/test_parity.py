@@ -1,7 +1,7 @@
 """The two labs of a chapter agree, checked from the results their full-mode runs recorded."""
 import pytest
 
-from helpers.results import load_results, results_dir
+from conftest import recorded_results
 
 # chapter, headline metric, tolerance (absolute, in the metric's unit), as each issue names it
 PARITY = [
@@ -14,9 +14,7 @@ PARITY = [
 
 @pytest.mark.parametrize("chapter, metric, tolerance", PARITY)
 def test_frameworks_agree(chapter, metric, tolerance):
-    results = load_results(chapter)
-    if not (results_dir() / f"{chapter}.json").exists():
-        pytest.skip(f"{chapter} has no recorded full-mode results yet")
+    results = recorded_results(chapter)
     assert set(results) == {"torch", "tensorflow"}, f"{chapter}: only {sorted(results)} recorded"
     a, b = results["torch"][metric], results["tensorflow"][metric]
     assert abs(a - b) <= tolerance, f"{chapter} {metric}: PyTorch {a} vs TensorFlow {b}"

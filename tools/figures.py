@@ -5,6 +5,7 @@ under book/figures/, which is not committed.
 """
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -21,6 +22,15 @@ sys.path.insert(0, str(ROOT))
 from helpers import load_mnist  # noqa: E402
 
 OUT = ROOT / "book" / "figures"
+
+
+@functools.cache
+def mnist64(split: str) -> np.ndarray:
+    """All images of a split as float64 (N, 784), loaded once for every figure; read-only."""
+    x, _ = load_mnist(split)
+    x = x.astype(np.float64)
+    x.setflags(write=False)
+    return x
 
 
 def dropout_masks(path: Path) -> None:
@@ -56,9 +66,7 @@ def dropout_masks(path: Path) -> None:
 
 def pca_codes(path: Path) -> None:
     """The best linear autoencoder (PCA) at several code sizes: reconstructions and test MSE."""
-    x_train, _ = load_mnist("train")                   # (60000, 784) floats in [0, 1]
-    x_test, _ = load_mnist("test")
-    x_train, x_test = x_train.astype(np.float64), x_test.astype(np.float64)
+    x_train, x_test = mnist64("train"), mnist64("test")  # (60000, 784), (10000, 784) in [0, 1]
     mean = x_train.mean(axis=0)
     centred = x_train - mean
     eigenvalues, eigenvectors = np.linalg.eigh(centred.T @ centred / len(centred))
@@ -101,8 +109,7 @@ def pca_codes(path: Path) -> None:
 def dropout_penalty(path: Path) -> None:
     """Where input dropout's penalty falls, the best linear map under it, and what dropout on a
     code costs: closed forms next to Monte Carlo estimates."""
-    x, _ = load_mnist("train")
-    x = x.astype(np.float64)
+    x = mnist64("train")
     second = x.T @ x / len(x)                            # S = E[x x^T], (784, 784)
     weight = np.diag(second)                             # E[x_j^2]: the penalty weight of pixel j
     active = weight > 0
