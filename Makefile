@@ -13,12 +13,13 @@ QUIET_PIP := sed "/is ignored: it is neither a file nor a directory/d"
 
 NB ?= notebooks
 
-.PHONY: help env test unit nbval book execute bench clean
+.PHONY: help env test unit nbval book execute stale bench clean
 
 help:
 	@echo "make test     create .venv if missing, run the unit tests and every notebook (fast mode)"
 	@echo "make book     create .venv if missing, build the HTML book into _build/html"
 	@echo "make execute  re-run notebooks in full mode and store their outputs (NB=path to pick)"
+	@echo "make stale    list the labs whose stored outputs are stale, why, and what re-running costs"
 	@echo "make bench    time the helpers training loop against a DataLoader loop"
 
 env: $(STAMP)
@@ -43,13 +44,18 @@ test: unit nbval
 book: $(STAMP)
 	$(BIN)/python tools/mathjax.py
 	$(BIN)/python tools/figures.py
+	$(BIN)/python tools/scoreboard.py
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 execute: $(STAMP)
 	BOOK_MODE=full $(BIN)/python tools/execute.py $(NB)
 
+stale: $(STAMP)
+	$(BIN)/python tools/execute.py --stale $(NB)
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/train_loop.py
+	$(BIN)/python benchmarks/fid.py
 
 clean:
 	rm -rf _build checkpoints

@@ -1,5 +1,10 @@
 """Shared code of the labs of *From Dropout to FID*.
 
+The names below are the core of every lab (data, budgets, devices, seeding, the training
+loops, plots). This list does not grow: a chapter's own helpers live in a module of their own
+that its labs import by name (``from helpers import fid``), so adding one leaves the stored
+outputs of every other lab fresh (see the README's layout section).
+
 Framework-specific names load their framework on first use, so a PyTorch lab never pays
 for importing TensorFlow and the other way round.
 """

@@ -1,9 +1,10 @@
 """Build the book with warnings as errors, then look at it in a real browser.
 
 Headless Chromium (Debian's package, installed here when missing and possible) loads pages
-from a local server; the test checks that MathJax typeset the formulas from the book's own
-copy and that every image a page shows was loaded. A screenshot is kept in
-_build/screenshots/ for a person to look at.
+from a local server; the tests check that MathJax typeset the formulas from the book's own
+copy, that every image a page shows was loaded, and that nothing in a theory page's text
+column (a displayed equation, a code block, a table, an image) is wider than the column.
+Screenshots are kept in _build/screenshots/ for a person to look at.
 """
 from __future__ import annotations
 
@@ -25,15 +26,56 @@ HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
 BIN = Path(sys.executable).parent
 
-# Run in the page once it has loaded: how much math was typeset, which images failed.
+# Run in the page once it has loaded and MathJax has typeset it: how much math was typeset,
+# which images failed, and which elements of the text column are wider than the column.
 PROBE = """
 <script>
-window.addEventListener('load', () => setTimeout(() => {
+function overflowing() {
+  // The text column; an element overflows when its visible box ends right of the column's
+  // content edge, or when its content is wider than its own box (it scrolls or is clipped).
+  const column = document.querySelector('article.bd-article') || document.querySelector('main');
+  if (!column) return ['no article element: cannot measure the column'];
+  const edge = column.getBoundingClientRect().right
+      - parseFloat(getComputedStyle(column).paddingRight);
+  const tex = new Map();
+  const doc = window.MathJax && MathJax.startup && MathJax.startup.document;
+  if (doc) for (const item of doc.getMathItemsWithin(column)) tex.set(item.typesetRoot, item.math);
+  const squash = text => text.replace(/\\s+/g, ' ').trim().slice(0, 160);
+  const describe = el => {
+    const tag = el.tagName.toLowerCase();
+    if (tag === 'mjx-container') return 'equation ' + squash(tex.get(el) || el.textContent);
+    if (tag === 'img') return 'image ' + el.getAttribute('src');
+    if (tag === 'table') return 'table starting ' + squash(el.rows.length ? el.rows[0].textContent : '');
+    return tag + ' starting ' + squash(el.textContent);
+  };
+  const found = [];
+  for (const el of column.querySelectorAll('mjx-container, pre, table, img')) {
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 && box.height === 0) continue;  // not displayed (e.g. a closed toggle)
+    const drawn = el.tagName === 'MJX-CONTAINER'
+        ? (el.querySelector('mjx-math') || el).getBoundingClientRect() : box;
+    const beyond = Math.round(Math.max(box.right, drawn.right) - edge);
+    const hidden = el.tagName === 'MJX-CONTAINER'
+        ? Math.round(drawn.width - el.clientWidth) : el.scrollWidth - el.clientWidth;
+    const inline = el.tagName === 'MJX-CONTAINER' && el.getAttribute('display') !== 'true';
+    const clipped = inline ? 0 : hidden;  // an inline formula's box is the formula's
+    if (beyond > 1 || clipped > 1) {
+      const width = Math.round(drawn.width) + ' px';
+      found.push(`${describe(el)} (${width} wide; ` + (beyond > 1
+          ? `ends ${beyond} px right of the column)` : `${clipped} px of it scroll out of view)`));
+    }
+  }
+  return found;
+}
+window.addEventListener('load', () => setTimeout(async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
+  await document.fonts.ready;
   const images = [...document.images];
   const report = {
     typeset: document.querySelectorAll('mjx-container').length,
     images: images.length,
     broken: images.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src),
+    overflow: overflowing(),
   };
   const out = document.createElement('pre');
   out.id = 'render-report';
@@ -46,7 +88,7 @@ window.addEventListener('load', () => setTimeout(() => {
 
 @pytest.fixture(scope="module")
 def built_book() -> Path:
-    for step in (["tools/mathjax.py"], ["tools/figures.py"]):
+    for step in (["tools/mathjax.py"], ["tools/figures.py"], ["tools/scoreboard.py"]):
         subprocess.run([sys.executable, *step], cwd=ROOT, check=True, capture_output=True)
     result = subprocess.run([str(BIN / "jupyter-book"), "build", ".", "-W", "-n", "--keep-going"],
                             cwd=ROOT, capture_output=True, text=True)
@@ -106,11 +148,12 @@ def render(url: str, screenshot: Path | None = None) -> str:
 
 
 def report(dom: str) -> dict:
+    import html
     import json
 
     match = re.search(r'<pre id="render-report">(.*?)</pre>', dom, re.S)
     assert match, "the page never finished loading"
-    return json.loads(match.group(1))
+    return json.loads(html.unescape(match.group(1)))  # the DOM escapes TeX's & and <
 
 
 def test_math_is_typeset_in_the_browser(server):
@@ -132,3 +175,21 @@ def test_images_load(server, page):
     assert not result["broken"], result["broken"]
     if page.startswith("book/"):
         assert result["typeset"] >= 10, result
+
+
+# Every theory page; notebook pages (notebooks/*.html) can be checked with the same function.
+THEORY_PAGES = sorted(f"book/{page.stem}.html" for page in (ROOT / "book").glob("*.md"))
+
+
+def overflowing(server: str, page: str) -> list[str]:
+    """The elements of a page's text column that are wider than the column, described for a
+    person (an equation by its TeX), at the 1280-px window of `render`."""
+    return report(render(f"{server}/{page}"))["overflow"]
+
+
+@pytest.mark.parametrize("page", THEORY_PAGES)
+def test_nothing_overflows_the_column(server, page):
+    wide = overflowing(server, page)
+    if wide:  # a picture for the person who fixes it
+        render(f"{server}/{page}", screenshot=SHOTS / page.replace("/", "_").replace(".html", ".png"))
+    assert not wide, f"{page}: wider than the text column:\n  " + "\n  ".join(wide)

@@ -13,8 +13,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tools.execute import (KEY, code_hash, collapse_carriage_returns, lean, main,  # noqa: E402
-                           sha256_bytes, stale_reasons)
+from tools.execute import (KEY, code_hash, collapse_carriage_returns, fingerprint,  # noqa: E402
+                           lean, main, report_stale, restamp, sha256_bytes, stale_reasons,
+                           version_notes, whole_files)
+from tools.reach import package_sources  # noqa: E402
 from tools.setup_cell import is_setup_cell, repo_url, setup_cell_source  # noqa: E402
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -77,15 +79,33 @@ def test_twin_labs_have_the_same_headings(path: Path) -> None:
         f"{path.name} and {twin_of(path).name} must have the same headings in the same order")
 
 
-def stamped(tmp_path: Path, source: str = "x = 1") -> tuple[Path, Path]:
-    """A notebook stamped as if executed, depending on one fake helpers file."""
-    helper = tmp_path / "helpers" / "fake.py"
-    helper.parent.mkdir(parents=True, exist_ok=True)
-    helper.write_text("VALUE = 1\n")
+FAKE_MODULE = '''"""A fake helpers module."""
+VALUE = 1
+
+
+def used():
+    """Reached by the lab."""
+    return VALUE + 1
+
+
+def unused():
+    return 0
+'''
+
+
+def stamped(tmp_path: Path, source: str = "import helpers.fake\nx = helpers.fake.used()"
+            ) -> tuple[Path, Path]:
+    """A notebook stamped as if executed, using one function of a fake helpers package."""
+    package = tmp_path / "helpers"
+    package.mkdir(parents=True, exist_ok=True)
+    (package / "__init__.py").write_text("")
+    helper = package / "fake.py"
+    helper.write_text(FAKE_MODULE)
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
-    nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
-    nb.metadata[KEY] = {"mode": "full", "code_sha256": code_hash(nb),
-                        "helpers": {"helpers/fake.py": sha256_bytes(helper.read_bytes())}}
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="2\n")]
+    reached = fingerprint(nb, package_sources(tmp_path))
+    nb.metadata[KEY] = {"mode": "full", "code_sha256": code_hash(nb), "reached": reached,
+                        "whole_files": {}}
     path = tmp_path / "lab.ipynb"
     nbformat.write(nb, path)
     return path, helper
@@ -96,15 +116,24 @@ def test_freshness_check_catches_each_kind_of_staleness(tmp_path: Path) -> None:
     assert stale_reasons(path, root=tmp_path) == []
 
     nb = read(path)
-    nb.cells[0].source = "x = 2"
+    nb.cells[0].source += "\ny = 2"
     nbformat.write(nb, path)
     assert stale_reasons(path, root=tmp_path) == ["code cells changed since the outputs were made"]
 
     path, helper = stamped(tmp_path)
-    helper.write_text("VALUE = 2\n")
-    assert stale_reasons(path, root=tmp_path) == ["helpers/fake.py changed since the outputs were made"]
-    helper.unlink()
-    assert stale_reasons(path, root=tmp_path) == ["helpers/fake.py no longer exists"]
+    helper.write_text(FAKE_MODULE.replace("VALUE + 1", "VALUE + 2"))
+    assert stale_reasons(path, root=tmp_path) == [
+        "used in helpers/fake.py changed since the outputs were made"]
+    helper.write_text(FAKE_MODULE.replace("VALUE = 1", "VALUE = 3"))
+    assert stale_reasons(path, root=tmp_path) == [
+        "the top-level statements of helpers/fake.py changed since the outputs were made"]
+    helper.write_text(FAKE_MODULE.replace("def used", "def renamed"))
+    assert stale_reasons(path, root=tmp_path) == [
+        "used in helpers/fake.py is no longer reached (removed or renamed)"]
+    helper.write_text(FAKE_MODULE.replace("return VALUE + 1", "return unused()"))
+    assert stale_reasons(path, root=tmp_path) == [
+        "unused in helpers/fake.py: the lab now reaches it",
+        "used in helpers/fake.py changed since the outputs were made"]
 
     path, _ = stamped(tmp_path)
     nb = read(path)
@@ -116,6 +145,136 @@ def test_freshness_check_catches_each_kind_of_staleness(tmp_path: Path) -> None:
     nb.metadata.pop(KEY)
     nbformat.write(nb, path)
     assert stale_reasons(path, root=tmp_path) == ["never executed with tools/execute.py"]
+
+
+def test_edits_that_change_nothing_leave_the_lab_fresh(tmp_path: Path) -> None:
+    path, helper = stamped(tmp_path)
+    for edited in (
+        FAKE_MODULE.replace("Reached by the lab.", "Reached by the lab, documented better."),
+        FAKE_MODULE.replace("    return VALUE + 1", "    # a comment\n    return (VALUE\n            + 1)"),
+        FAKE_MODULE.replace("return 0", "return 42"),  # a function the lab does not reach
+        FAKE_MODULE + "\n\ndef added():\n    return VALUE\n",
+    ):
+        helper.write_text(edited)
+        assert stale_reasons(path, root=tmp_path) == [], edited
+
+
+def test_a_loaded_module_the_analysis_missed_is_hashed_whole(tmp_path: Path) -> None:
+    path, helper = stamped(tmp_path)
+    dynamic = tmp_path / "helpers" / "dynamic.py"
+    dynamic.write_text("def f():\n    return 1\n")
+    nb = read(path)
+    package = package_sources(tmp_path)
+    loaded = [str(helper), str(dynamic)]  # what the kernel reported
+    nb.metadata[KEY]["whole_files"] = whole_files(loaded, nb.metadata[KEY]["reached"], package,
+                                                  root=tmp_path)
+    assert list(nb.metadata[KEY]["whole_files"]) == ["helpers/dynamic.py"]
+    nbformat.write(nb, path)
+    assert stale_reasons(path, root=tmp_path) == []
+    dynamic.write_text("def f():\n    # only a comment, but the whole file counts\n    return 1\n")
+    assert stale_reasons(path, root=tmp_path) == [
+        "helpers/dynamic.py changed since the outputs were made"]
+
+
+def test_an_old_stamp_is_restamped_only_while_fresh(tmp_path: Path) -> None:
+    path, helper = stamped(tmp_path)
+    nb = read(path)
+    old = {"mode": "full", "code_sha256": code_hash(nb),
+           "helpers": {"helpers/fake.py": sha256_bytes(helper.read_bytes())}}
+    nb.metadata[KEY] = old
+    nbformat.write(nb, path)
+    assert any("predates" in r for r in stale_reasons(path, root=tmp_path))
+    helper.write_text(FAKE_MODULE + "# edited\n")
+    assert not restamp(path, root=tmp_path), "a stale old stamp must not be restamped"
+    helper.write_text(FAKE_MODULE)
+    assert restamp(path, root=tmp_path)
+    assert stale_reasons(path, root=tmp_path) == []
+    assert read(path).metadata[KEY]["loaded"] == ["helpers/fake.py"]
+
+
+def test_a_version_difference_is_reported_not_stale(tmp_path: Path) -> None:
+    path, _ = stamped(tmp_path)
+    nb = read(path)
+    nb.metadata[KEY]["versions"] = {"numpy": "1.0.0", "torch": "2.13.0+cpu"}
+    nbformat.write(nb, path)
+    assert stale_reasons(path, root=tmp_path) == []
+    assert version_notes(path, {"numpy": "2.4.6", "torch": "2.13.0"}) == [
+        "numpy 1.0.0 when run, 2.4.6 here"]
+
+
+def copy_of_helpers(tmp_path: Path) -> Path:
+    """The repository's helpers package, copied to ``tmp_path/helpers``."""
+    shutil.copytree(ROOT / "helpers", tmp_path / "helpers",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    return tmp_path
+
+
+def stale_labs(root: Path) -> list[str]:
+    """The stored labs that are stale against the helpers under ``root``."""
+    return [p.name for p in NOTEBOOKS if stale_reasons(p, root=root)]
+
+
+def test_the_stored_labs_are_fresh_against_a_copy(tmp_path: Path) -> None:
+    assert stale_labs(copy_of_helpers(tmp_path)) == []
+
+
+def test_edits_no_lab_reaches_stale_no_lab(tmp_path: Path) -> None:
+    root = copy_of_helpers(tmp_path)
+    data, plots = root / "helpers" / "data.py", root / "helpers" / "plots.py"
+    data.write_text(data.read_text() + "\n\ndef unused_helper(x):\n    return x + 1\n")
+    text = plots.read_text()
+    start = text.index('"""', text.index("def image_grid"))
+    plots.write_text(text[:start + 3] + "A grid of images (docstring edited). " + text[start + 3:])
+    seed = root / "helpers" / "seed.py"
+    seed.write_text(seed.read_text().replace("    seed = int(seed)\n",
+                                             "    seed = int(seed)  # a comment\n\n"))
+    assert stale_labs(root) == []
+
+
+def test_an_edit_stales_exactly_the_labs_that_reach_it(tmp_path: Path) -> None:
+    root = copy_of_helpers(tmp_path)
+    plots = root / "helpers" / "plots.py"
+    text = plots.read_text()
+    start = text.index("def latent_scatter")
+    body = text.index('"""', text.index('"""', start) + 3) + 3  # after its docstring
+    plots.write_text(text[:body] + "\n    max_points = int(max_points)" + text[body:])
+    users = [p.name for p in NOTEBOOKS if "latent_scatter" in "".join(
+        c.source for c in read(p).cells if c.cell_type == "code")]
+    assert users, "no lab uses latent_scatter any more: pick another function for this test"
+    assert stale_labs(root) == users
+
+
+def test_a_new_chapter_module_leaves_every_lab_fresh(tmp_path: Path) -> None:
+    """The README's way to add a chapter's helpers: a new module, imported by name."""
+    root = copy_of_helpers(tmp_path)
+    (root / "helpers" / "newchapter.py").write_text(
+        '"""A new chapter\'s helpers."""\nfrom .data import load_mnist\n\n\n'
+        'def mean_image():\n    x, _ = load_mnist("test", subset=10)\n    return x.mean(0)\n')
+    new_lab = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import helpers\nfrom helpers import newchapter\nm = newchapter.mean_image()")])
+    reached = fingerprint(new_lab, package_sources(root))
+    assert "helpers/newchapter.py::mean_image" in reached
+    assert "helpers/data.py::load_mnist" in reached
+    assert stale_labs(root) == []
+
+
+def test_make_stale_lists_reasons_and_cost(tmp_path: Path, capsys) -> None:
+    path, helper = stamped(tmp_path)
+    nb = read(path)
+    nb.metadata[KEY]["wall_time_s"] = 1234.5
+    nbformat.write(nb, path)
+    helper.write_text(FAKE_MODULE.replace("VALUE + 1", "VALUE + 2"))
+    import tools.execute as execute
+    original = execute.stale_reasons
+    try:
+        execute.stale_reasons = lambda p: original(p, root=tmp_path)
+        assert report_stale([path]) == [path]
+    finally:
+        execute.stale_reasons = original
+    out = capsys.readouterr().out
+    assert "STALE lab.ipynb (last full run: 1,234 s" in out
+    assert "used in helpers/fake.py changed" in out
+    assert "1 of 1 labs stale; re-running them took 1,234 s last time" in out
 
 
 def test_outputs_are_made_lean() -> None:

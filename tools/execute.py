@@ -1,16 +1,22 @@
 """Run lab notebooks in full mode, store their outputs, and stamp what produced them.
 
     BOOK_MODE=full python tools/execute.py [notebook or folder ...]   (default: notebooks/)
+    python tools/execute.py --stale [...]     which labs are stale, why, and what a re-run costs
+    python tools/execute.py --restamp [...]   rewrite stamps of the old whole-file kind that
+                                              are still fresh, without re-running
 
-The stamp in ``metadata["dropout_to_fid"]`` records a hash of the code cells, a hash of
-every ``helpers`` module the kernel loaded, the device and the wall time. ``stale_reasons``
-(used by the tests) compares a stamp with the current files, so a notebook whose code changed
-after its outputs were made is caught.
+The stamp in ``metadata["dropout_to_fid"]`` records a hash of the code cells, a hash of each
+``helpers`` definition and module the lab reaches (see ``tools/reach.py``), a whole-file hash
+of any helpers module the kernel loaded that the analysis did not reach, the library
+versions, the device and the wall time. ``stale_reasons`` (used by the tests) compares a
+stamp with the current files; a version difference is reported by ``version_notes`` but does
+not make a lab stale.
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import importlib.metadata
 import json
 import platform
 import sys
@@ -20,6 +26,9 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script, only tools/ is on the path
+from tools.reach import package_sources, reach_of  # noqa: E402
+
 KEY = "dropout_to_fid"
 MAX_OUTPUT_BYTES = 1_000_000
 CELL_TIMEOUT_S = 4 * 3600
@@ -66,23 +75,36 @@ def code_hash(nb) -> str:
     return sha256_bytes("\n\x1e\n".join(sources).encode())
 
 
-def snapshot(root: Path = ROOT) -> dict[str, str]:
-    """sha256 of every helpers source, taken before a run: edits made while it runs then
-    show up as stale instead of being stamped as if the run had used them."""
-    return {p.relative_to(root).as_posix(): sha256_bytes(p.read_bytes())
-            for p in sorted((root / "helpers").rglob("*.py"))}
+def code_cells(nb) -> list[str]:
+    """The sources of the code cells of ``nb``, in order."""
+    return [cell.source for cell in nb.cells if cell.cell_type == "code"]
 
 
-def helpers_hashes(files: list[str], before: dict[str, str], root: Path = ROOT) -> dict[str, str]:
-    """The entries of ``before`` for the helpers ``files`` a kernel loaded."""
+def fingerprint(nb, package: dict[str, str]) -> dict[str, str]:
+    """Hashes of the helpers definitions and modules the code of ``nb`` reaches."""
+    return reach_of(code_cells(nb), package).fingerprint()
+
+
+def whole_files(loaded: list[str], reached: dict[str, str], package: dict[str, str],
+                root: Path = ROOT) -> dict[str, str]:
+    """sha256 of each helpers file the kernel ``loaded`` that ``reached`` does not cover:
+    the cross-check for code that the static analysis cannot follow."""
+    covered = {key.split("::")[0] for key in reached}
     out = {}
-    for file in files:
+    for file in loaded:
         try:
             relative = Path(file).resolve().relative_to(root).as_posix()
         except ValueError:  # a helpers package from elsewhere: not ours to track
             continue
-        out[relative] = before.get(relative, "missing before the run")
+        if relative not in covered:
+            text = package.get(relative)
+            out[relative] = sha256_bytes(text.encode()) if text is not None else "missing"
     return dict(sorted(out.items()))
+
+
+def _describe(key: str) -> str:
+    file, _, name = key.partition("::")
+    return f"{name} in {file}" if name else f"the top-level statements of {file}"
 
 
 def stale_reasons(path: str | Path, root: Path = ROOT) -> list[str]:
@@ -96,15 +118,57 @@ def stale_reasons(path: str | Path, root: Path = ROOT) -> list[str]:
         reasons.append(f"outputs are from {stamp.get('mode')!r} mode, not full")
     if stamp.get("code_sha256") != code_hash(nb):
         reasons.append("code cells changed since the outputs were made")
-    for relative, digest in stamp.get("helpers", {}).items():
-        file = root / relative
-        if not file.exists():
-            reasons.append(f"{relative} no longer exists")
-        elif sha256_bytes(file.read_bytes()) != digest:
-            reasons.append(f"{relative} changed since the outputs were made")
+    if "reached" not in stamp:
+        reasons.append("the stamp predates definition-level stamps: run "
+                       "`tools/execute.py --restamp` if it is otherwise fresh")
+    else:
+        package = package_sources(root)
+        then, now = stamp["reached"], fingerprint(nb, package)
+        for key in sorted(set(then) | set(now)):
+            if key not in now:
+                reasons.append(f"{_describe(key)} is no longer reached (removed or renamed)")
+            elif key not in then:
+                reasons.append(f"{_describe(key)}: the lab now reaches it")
+            elif then[key] != now[key]:
+                reasons.append(f"{_describe(key)} changed since the outputs were made")
+        for relative, digest in stamp.get("whole_files", {}).items():
+            if relative not in package:
+                reasons.append(f"{relative} no longer exists")
+            elif sha256_bytes(package[relative].encode()) != digest:
+                reasons.append(f"{relative} changed since the outputs were made")
     if not any(cell.get("outputs") for cell in nb.cells if cell.cell_type == "code"):
         reasons.append("no stored outputs")
     return reasons
+
+
+DISTRIBUTIONS = {"torch": ("torch",), "tensorflow": ("tensorflow-cpu", "tensorflow"),
+                 "keras": ("keras",), "numpy": ("numpy",)}
+
+
+def installed_versions() -> dict[str, str]:
+    """The versions of the stamped libraries in this environment, read without importing them."""
+    versions = {"python": platform.python_version()}
+    for name, distributions in DISTRIBUTIONS.items():
+        for distribution in distributions:
+            try:
+                versions[name] = importlib.metadata.version(distribution)
+                break
+            except importlib.metadata.PackageNotFoundError:
+                continue
+    return versions
+
+
+def version_notes(path: str | Path, installed: dict[str, str] | None = None) -> list[str]:
+    """Libraries whose version here differs from the one the stored outputs were made with.
+    Reported, not stale: a new patch release should not force a re-run."""
+    stamp = nbformat.read(path, as_version=4).metadata.get(KEY) or {}
+    installed = installed_versions() if installed is None else installed
+    notes = []
+    for name, then in sorted(stamp.get("versions", {}).items()):
+        now = installed.get(name)
+        if now is not None and now.split("+")[0] != then.split("+")[0]:
+            notes.append(f"{name} {then} when run, {now} here")
+    return notes
 
 
 def collapse_carriage_returns(text: str) -> str:
@@ -170,7 +234,8 @@ def execute(path: Path) -> float:
     client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
                             extra_arguments=["--IPKernelApp.log_level=ERROR"],
                             resources={"metadata": {"path": str(path.resolve().parent)}})
-    before = snapshot()
+    package = package_sources(ROOT)  # as the run starts: later edits show up as stale
+    reached = fingerprint(nb, package)
     began = time.perf_counter()
     with client.setup_kernel():
         try:
@@ -198,7 +263,10 @@ def execute(path: Path) -> float:
     nb.metadata[KEY] = {
         "mode": "full",
         "code_sha256": code_hash(nb),
-        "helpers": helpers_hashes(info["helpers"], before),
+        "reached": reached,
+        "loaded": sorted(Path(f).resolve().relative_to(ROOT).as_posix()
+                         for f in info["helpers"] if Path(f).resolve().is_relative_to(ROOT)),
+        "whole_files": whole_files(info["helpers"], reached, package),
         "device": info["device"],
         "device_name": info["device_name"],
         "versions": info["versions"],
@@ -226,7 +294,6 @@ def targets(arguments: list[str]) -> list[Path]:
 
 def require_full_mode() -> None:
     """Stop unless the book's one switch (read by helpers/config.py only) says full."""
-    sys.path.insert(0, str(ROOT))  # run as a script, only tools/ is on the path
     from helpers.config import ENV_VAR, current_budget
 
     try:
@@ -238,8 +305,63 @@ def require_full_mode() -> None:
                          "(make execute does)")
 
 
+def old_stamp_is_fresh(nb, root: Path = ROOT) -> bool:
+    """Whether a stamp of the old kind (a whole-file hash of every helpers module the kernel
+    loaded) still matches: then the new, finer stamp may be written without a re-run."""
+    stamp = nb.metadata.get(KEY) or {}
+    files = stamp.get("helpers")
+    if stamp.get("mode") != "full" or not files or stamp.get("code_sha256") != code_hash(nb):
+        return False
+    return all((root / f).exists() and sha256_bytes((root / f).read_bytes()) == digest
+               for f, digest in files.items())
+
+
+def restamp(path: Path, root: Path = ROOT) -> bool:
+    """Rewrite an old-kind stamp that is still fresh as a definition-level one; True if done."""
+    nb = nbformat.read(path, as_version=4)
+    if not old_stamp_is_fresh(nb, root):
+        return False
+    stamp = nb.metadata[KEY]
+    package = package_sources(root)
+    loaded = sorted(stamp.pop("helpers"))
+    stamp["reached"] = fingerprint(nb, package)
+    stamp["loaded"] = loaded
+    stamp["whole_files"] = whole_files([str(root / f) for f in loaded], stamp["reached"],
+                                       package, root)
+    nb.metadata[KEY] = dict(sorted(stamp.items()))
+    nbformat.write(nb, path)
+    return True
+
+
+def report_stale(found: list[Path]) -> list[Path]:
+    """Print each stale lab, why, and how long its last full run took; return them."""
+    stale, cost, installed = [], 0.0, installed_versions()
+    for path in found:
+        reasons = stale_reasons(path)
+        stamp = nbformat.read(path, as_version=4).metadata.get(KEY) or {}
+        seconds = stamp.get("wall_time_s")
+        if reasons:
+            stale.append(path)
+            cost += seconds or 0.0
+            last = f"{seconds:,.0f} s" if seconds else "unknown"
+            print(f"STALE {path.name} (last full run: {last} on {stamp.get('device_name', '?')})")
+            for reason in reasons:
+                print(f"    - {reason}")
+        for note in version_notes(path, installed):
+            print(f"  note {path.name}: {note} (reported, not stale)")
+    print(f"{len(stale)} of {len(found)} labs stale; re-running them took {cost:,.0f} s last time")
+    return stale
+
+
 def main(arguments: list[str]) -> None:
     """Execute every target notebook in full mode, printing each one's wall time."""
+    if arguments[:1] == ["--stale"]:
+        report_stale(targets(arguments[1:]))
+        return
+    if arguments[:1] == ["--restamp"]:
+        for path in targets(arguments[1:]):
+            print(f"{path.name}: {'restamped' if restamp(path) else 'left as it is'}")
+        return
     require_full_mode()
     found = targets(arguments)
     if not found:
