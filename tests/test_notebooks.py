@@ -17,7 +17,7 @@ from tools.execute import (KEY, code_hash, collapse_carriage_returns, fingerprin
                            lean, main, report_stale, restamp, sha256_bytes, stale_reasons,
                            version_notes, whole_files)
 from tools.reach import package_sources  # noqa: E402
-from tools.setup_cell import is_setup_cell, repo_url, setup_cell_source  # noqa: E402
+from tools.setup_cell import TAG, is_setup_cell, repo_url, setup_cell_source  # noqa: E402
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 FRAMEWORK_OF = {"pytorch": "torch", "tensorflow": "tensorflow"}
@@ -42,6 +42,9 @@ def test_setup_cell_is_the_shared_one(path: Path) -> None:
     assert setups[0].source == setup_cell_source(), (
         f"{path.name}: setup cell differs from tools/setup_cell.py; run "
         "`.venv/bin/python tools/setup_cell.py`")
+    assert TAG in setups[0].metadata.get("tags", []), (
+        f"{path.name}: the setup cell is not collapsed on the page; run "
+        "`.venv/bin/python tools/setup_cell.py`")
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code[0].source.startswith(f'FRAMEWORK = "{FRAMEWORK_OF[suffix]}"'), code[0].source
     assert code[1] is setups[0], "the setup cell must follow the FRAMEWORK cell"
@@ -54,10 +57,22 @@ def test_stored_outputs_are_fresh(path: Path) -> None:
                          + "; ".join(reasons))
 
 
+TITLE_SUFFIX = {"pytorch": " (PyTorch)", "tensorflow": " (TensorFlow)"}
+
+
 def headings(path: Path) -> list[str]:
-    """The markdown heading lines of ``path``, in order."""
-    return [line for cell in read(path).cells if cell.cell_type == "markdown"
-            for line in cell.source.splitlines() if line.startswith("#")]
+    """The markdown heading lines of ``path``, in order, the title without its framework."""
+    lines = [line for cell in read(path).cells if cell.cell_type == "markdown"
+             for line in cell.source.splitlines() if line.startswith("#")]
+    return [lines[0].removesuffix(TITLE_SUFFIX[path.stem.rsplit("_", 1)[1]]), *lines[1:]]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_a_lab_title_names_its_framework(path: Path) -> None:
+    """Twin labs show distinct titles in the sidebar, the browser tab and search."""
+    title = read(path).cells[0].source.splitlines()[0]
+    suffix = TITLE_SUFFIX[path.stem.rsplit("_", 1)[1]]
+    assert title.startswith("# ") and title.endswith(suffix), (path.name, title)
 
 
 def twin_of(path: Path) -> Path:
