@@ -313,6 +313,24 @@ def test_outputs_are_made_lean() -> None:
         lean(nb)
 
 
+def test_executors_run_one_at_a_time(tmp_path: Path) -> None:
+    from tools.execute import one_at_a_time
+
+    lock = tmp_path / "execute.lock"
+    holder = ("import sys, time; sys.path.insert(0, sys.argv[1]); from pathlib import Path\n"
+              "from tools.execute import one_at_a_time\n"
+              "with one_at_a_time(Path(sys.argv[2])):\n    print('held', flush=True); time.sleep(2)\n")
+    other = subprocess.Popen([sys.executable, "-c", holder, str(ROOT), str(lock)],
+                             stdout=subprocess.PIPE, text=True)
+    assert other.stdout.readline().strip() == "held"
+    import time
+    began = time.perf_counter()
+    with one_at_a_time(lock):
+        waited = time.perf_counter() - began
+    other.wait(timeout=30)
+    assert waited > 1.0, f"the second executor did not wait ({waited:.2f} s)"
+
+
 def test_execute_refuses_fast_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BOOK_MODE", "fast")
     with pytest.raises(SystemExit, match="BOOK_MODE=full"):

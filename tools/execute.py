@@ -5,6 +5,10 @@
     python tools/execute.py --restamp [...]   rewrite stamps of the old whole-file kind that
                                               are still fresh, without re-running
 
+Labs run one at a time, and two executors never overlap (a lock file under ``_build/``): two
+torch processes side by side on a 2-core machine slow each other down about 30 times, their
+OpenMP threads spinning for each other's cores.
+
 The stamp in ``metadata["dropout_to_fid"]`` records a hash of the code cells, a hash of each
 ``helpers`` definition and module the lab reaches (see ``tools/reach.py``), a whole-file hash
 of any helpers module the kernel loaded that the analysis did not reach, the library
@@ -14,7 +18,9 @@ not make a lab stale.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import importlib.metadata
 import json
@@ -353,6 +359,24 @@ def report_stale(found: list[Path]) -> list[Path]:
     return stale
 
 
+LOCK = ROOT / "_build" / "execute.lock"
+
+
+@contextlib.contextmanager
+def one_at_a_time(lock: Path = LOCK):
+    """Hold an exclusive lock on ``lock`` for the duration; wait, saying so, if another
+    executor holds it."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"another tools/execute.py holds {lock}; waiting for it "
+                  "(labs run one at a time)", flush=True)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 def main(arguments: list[str]) -> None:
     """Execute every target notebook in full mode, printing each one's wall time."""
     if arguments[:1] == ["--stale"]:
@@ -366,10 +390,11 @@ def main(arguments: list[str]) -> None:
     found = targets(arguments)
     if not found:
         raise SystemExit(f"no notebooks in {' '.join(arguments) or ROOT / 'notebooks'}")
-    for path in found:
-        print(f"executing {path} ...", flush=True)
-        wall = execute(path)
-        print(f"{path}: {wall:.1f} s", flush=True)
+    with one_at_a_time():
+        for path in found:
+            print(f"executing {path} ...", flush=True)
+            wall = execute(path)
+            print(f"{path}: {wall:.1f} s", flush=True)
 
 
 if __name__ == "__main__":
