@@ -1,0 +1,224 @@
+"""The scoreboard page and the status list: built from the files, on the real book and on
+small books written to a temporary folder."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+import tools.scoreboard as scoreboard  # noqa: E402
+from tools.scoreboard import (SCOREBOARD, ScoreboardError, build, fmt, load_scoreboard,  # noqa: E402
+                              scoreboard_page, status_list, verdict)
+
+
+def spec(**changes) -> dict:
+    """A scoreboard entry for one metric, lower is better, no paper, no tolerance."""
+    return {"label": "error", "unit": "%", "lower_is_better": True, "paper": None,
+            "parity_tolerance": None, **changes}
+
+
+def write_book(root: Path, toc: dict[str, list[str]], results: dict[str, dict],
+               scores: dict[str, dict]) -> Path:
+    """A book under ``root``: ``toc`` maps each chapter to its labs; pages say '# <stem>'."""
+    parts = [{"caption": stem, "chapters": [{"file": f"book/{stem}", "sections": [
+        {"file": f"notebooks/{lab}"} for lab in labs]}]} for stem, labs in toc.items()]
+    parts.append({"caption": "Scoreboard", "numbered": False,
+                  "chapters": [{"file": "book/results"}]})
+    (root / "_toc.yml").write_text(json.dumps({"format": "jb-book", "root": "book/intro",
+                                               "parts": parts}))  # JSON is YAML
+    (root / "book").mkdir(parents=True, exist_ok=True)
+    for stem in toc:
+        (root / "book" / f"{stem}.md").write_text(f"# Title of {stem}\n\nText.\n")
+    (root / "results").mkdir(exist_ok=True)
+    for stem, recorded in results.items():
+        (root / "results" / f"{stem}.json").write_text(json.dumps(recorded))
+    (root / "results" / SCOREBOARD).write_text(json.dumps({"chapters": scores}))
+    return root
+
+
+def write_lab(path: Path, *, mode: str | None = "full", outputs: bool = True) -> None:
+    cell = {"cell_type": "code", "source": "print(1)", "metadata": {}, "execution_count": 1,
+            "outputs": [{"output_type": "stream", "name": "stdout", "text": "1\n"}] if outputs else []}
+    metadata = {"dropout_to_fid": {"mode": mode}} if mode else {}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"cells": [cell], "metadata": metadata, "nbformat": 4,
+                                "nbformat_minor": 5}))
+
+
+def row(page: str, label: str) -> str:
+    return next(line for line in page.splitlines() if line.startswith(f"| {label} |"))
+
+
+# ---- the real book ----------------------------------------------------------------------
+
+def test_page_shows_every_recorded_headline_number():
+    page = scoreboard_page(ROOT, ROOT / "results")
+    scores = load_scoreboard(ROOT / "results" / SCOREBOARD)
+    checked = 0
+    for chapter, entry in scores.items():
+        path = ROOT / "results" / f"{chapter}.json"
+        if not path.exists():
+            continue
+        recorded = json.loads(path.read_text())
+        for metric, metric_spec in entry["metrics"].items():
+            line = row(page, metric_spec["label"])
+            for values in recorded.values():
+                assert fmt(values[metric], metric_spec["unit"]) in line, (chapter, metric)
+                checked += 1
+            if metric_spec["paper"] is not None:
+                assert fmt(metric_spec["paper"]["value"], metric_spec["unit"]) in line
+    assert checked > 0
+
+
+def test_every_recorded_chapter_has_scoreboard_entries():
+    scores = load_scoreboard(ROOT / "results" / SCOREBOARD)
+    recorded = {p.stem for p in (ROOT / "results").glob("[0-9]*_*.json")}
+    assert recorded <= set(scores), f"no scoreboard entry for {sorted(recorded - set(scores))}"
+
+
+def test_every_toc_chapter_is_on_the_page():
+    page = scoreboard_page(ROOT, ROOT / "results")
+    for stem in ("01_dropout", "07_fid"):
+        assert f"]({stem}.md)" in page
+
+
+# ---- small books in tmp_path ------------------------------------------------------------
+
+def test_a_new_chapter_appears_without_code_changes(tmp_path):
+    write_book(tmp_path, {"01_old": [], "09_new": [], "10_later": []},
+               results={"09_new": {"torch": {"fid": 12.345}, "tensorflow": {"fid": 12.5}}},
+               scores={"09_new": {"metrics": {"fid": spec(
+                   label="FID of the generator", unit="FID",
+                   paper={"value": 13.0, "source": "Someone (2030)", "conditions": "their net"},
+                   parity_tolerance=0.5)}}})
+    page = scoreboard_page(tmp_path, tmp_path / "results")
+    assert "## 9 Title of 09_new" in page and "[Title of 09_new](09_new.md)" in page
+    line = row(page, "FID of the generator")
+    assert "12.35" in line and "12.50" in line and "0.15 ≤ 0.5: parity ok" in line
+    assert "**13.00**, Someone (2030) (note 1)" in line and "match / match" in line
+    assert "\n1. Conditions: their net.\n" in page
+    later = page.split("## 10 Title of 10_later")[1]
+    assert "No measured results yet." in later
+    assert "No measured results yet." in page.split("## 1 Title of 01_old")[1].split("## 9")[0]
+
+
+def test_parity_miss_is_flagged(tmp_path):
+    scores = {"01_a": {"metrics": {"err": spec(parity_tolerance=0.2)}}}
+    write_book(tmp_path, {"01_a": []}, {"01_a": {"torch": {"err": 1.5}, "tensorflow": {"err": 1.2}}},
+               scores)
+    assert "0.30 > 0.2: parity miss" in row(scoreboard_page(tmp_path, tmp_path / "results"), "error")
+
+
+def test_one_framework_only(tmp_path):
+    write_book(tmp_path, {"01_a": []}, {"01_a": {"torch": {"err": 1.5}}},
+               {"01_a": {"metrics": {"err": spec(parity_tolerance=0.2)}}})
+    page = scoreboard_page(tmp_path, tmp_path / "results")
+    assert "| 1.50 | not recorded | not checked: one framework recorded |" in row(page, "error")
+    assert "Only PyTorch has recorded results so far." in page
+
+
+def test_a_listed_metric_nobody_recorded_is_an_error(tmp_path):
+    write_book(tmp_path, {"01_a": []}, {"01_a": {"torch": {"err": 1.0}, "tensorflow": {"err": 1.0}}},
+               {"01_a": {"metrics": {"err": spec(), "typo_err": spec(label="typo")}}})
+    with pytest.raises(ScoreboardError, match="01_a/typo_err.*records it for no framework"):
+        scoreboard_page(tmp_path, tmp_path / "results")
+
+
+def test_a_recorded_metric_without_entry_is_noted(tmp_path):
+    write_book(tmp_path, {"01_a": [], "02_b": []},
+               {"01_a": {"torch": {"err": 1.0, "extra": 2.0}, "tensorflow": {"err": 1.0, "extra": 2.0}},
+                "02_b": {"torch": {"loss": 3.0}, "tensorflow": {"loss": 3.0}}},
+               {"01_a": {"metrics": {"err": spec()}}})
+    page = scoreboard_page(tmp_path, tmp_path / "results")
+    assert "Also recorded, with no entry in `results/scoreboard.json`: `extra`." in page
+    assert "Also recorded, with no entry in `results/scoreboard.json`: `loss`." in page
+
+
+def test_a_paper_number_needs_a_direction(tmp_path):
+    paper = {"value": 1.0, "source": "X", "conditions": "Y"}
+    write_book(tmp_path, {}, {}, {"01_a": {"metrics": {"m": spec(lower_is_better=None, paper=paper)}}})
+    with pytest.raises(ScoreboardError, match="needs a direction"):
+        load_scoreboard(tmp_path / "results" / SCOREBOARD)
+
+
+def test_status_is_read_from_the_files(tmp_path):
+    labs = {"01_done": ["01_done_pytorch", "01_done_tensorflow"],
+            "02_fast": ["02_fast_pytorch", "02_fast_tensorflow"],
+            "03_empty": ["03_empty_pytorch"], "04_theory": [], "05_soon": [], "06_missing": ["06_x"]}
+    write_book(tmp_path, labs, {}, {})
+    for stem in ("01_done", "02_fast"):
+        write_lab(tmp_path / "notebooks" / f"{stem}_pytorch.ipynb")
+    write_lab(tmp_path / "notebooks" / "01_done_tensorflow.ipynb")
+    write_lab(tmp_path / "notebooks" / "02_fast_tensorflow.ipynb", mode="fast")
+    write_lab(tmp_path / "notebooks" / "03_empty_pytorch.ipynb", outputs=False)
+    (tmp_path / "book" / "05_soon.md").write_text(
+        "# Soon\n\n:::{admonition} In preparation\n:class: warning\nNot yet.\n:::\n")
+    groups = dict(line[2:].split(": ", 1) for line in
+                  status_list(tmp_path, tmp_path / "book").splitlines() if line.startswith("- "))
+    assert list(groups) == ["**Complete** (theory page and both labs, with stored full-mode outputs)",
+                            "**Theory page only** (labs in preparation)", "**In preparation**"]
+    complete, theory, preparation = groups.values()
+    assert complete == "[1 Title of 01_done](01_done.md)"
+    for stem in ("02_fast", "03_empty", "04_theory", "06_missing"):
+        assert f"({stem}.md)" in theory
+    assert preparation == "[5 Soon](05_soon.md)"
+
+
+def test_build_writes_both_files(tmp_path):
+    write_book(tmp_path, {"01_a": []}, {"01_a": {"torch": {"err": 1.0}, "tensorflow": {"err": 1.1}}},
+               {"01_a": {"metrics": {"err": spec()}}})
+    page, listing = build(tmp_path)
+    assert page == tmp_path / "book" / "results.md" and page.read_text().startswith("# Scoreboard")
+    assert listing == tmp_path / "book" / "_generated" / "status.md"
+    assert "Theory page only" in listing.read_text()
+
+
+# ---- rules --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value, changes, expected", [
+    (1.30, {}, "miss"),                                        # no goal: must not be worse
+    (1.25, {}, "match"),
+    (1.18000004, {"goal": {"within": 0.1}}, "match"),          # better than the paper
+    (1.35000004, {"goal": {"within": 0.1}}, "match"),          # worse by the allowed 0.1
+    (1.36, {"goal": {"within": 0.1}}, "miss"),
+    (1.10, {"goal": {"within": 0.1, "two_sided": True}}, "miss"),  # to reproduce, not to beat
+    (1.20, {"goal": {"within": 0.1, "two_sided": True}}, "match"),
+    (1.30, {"lower_is_better": False}, "match"),
+    (1.20, {"lower_is_better": False}, "miss"),
+])
+def test_verdict_rules(value, changes, expected):
+    paper = {"value": 1.25, "source": "X", "conditions": "Y"}
+    assert verdict(value, spec(paper=paper, **changes)) == expected
+
+
+def test_no_paper_number():
+    assert verdict(1.0, spec()) == "no paper number"
+
+
+@pytest.mark.parametrize("value, unit, shown", [
+    (1.1800000444, "%", "1.18"), (0.0200000444, "%", "0.02"), (11.6899997, "points", "11.69"),
+    (0.000490157, "p-value", "0.000490"), (0.0643, "p-value", "0.0643"), (0.0783366, "nats", "0.0783"),
+    (13.866266, "squared error per test image", "13.87"), (45534.2, "nats", "45,534.20"),
+])
+def test_rounding(value, unit, shown):
+    assert fmt(value, unit) == shown
+
+
+def test_each_lab_run_is_described_from_its_stamp(tmp_path):
+    lab = tmp_path / "notebooks" / "09_x_pytorch.ipynb"
+    lab.parent.mkdir(parents=True)
+    stamp = {"mode": "full", "wall_time_s": 754.0, "device_name": "Some CPU, 2 cores",
+             "executed_at": "2026-01-02T03:04:05Z", "versions": {"torch": "9.9.9"}}
+    lab.write_text(json.dumps({"cells": [], "metadata": {scoreboard.STAMP: stamp}}))
+    (tmp_path / "notebooks" / "09_x_tensorflow.ipynb").write_text(
+        json.dumps({"cells": [], "metadata": {scoreboard.STAMP: {"mode": "fast"}}}))
+    text = scoreboard.runs_section(sorted((tmp_path / "notebooks").glob("*.ipynb")),
+                                   tmp_path / "book")
+    row = next(line for line in text.splitlines() if "09_x_pytorch" in line)
+    for shown in ("Some CPU, 2 cores", "12.6 min", "2026-01-02 03:04:05", "torch 9.9.9"):
+        assert shown in row, (shown, row)
+    assert "09_x_tensorflow" not in text, "a lab without full-mode outputs has no run to show"
