@@ -117,3 +117,38 @@ def latent_scatter(z, labels, *, title: str | None = None, max_points: int = 500
         ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def plot_sweep(sweeps: Mapping, *, xlabel: str, ylabel: str, title: str | None = None):
+    """A measure against a swept rate (test error against the dropout rate, say), one line
+    per series.
+
+    ``sweeps`` is one sweep ``{rate: value}`` or a dict of them keyed by series label, e.g.
+    ``{"PyTorch": {0.0: 3.70, 0.1: 3.09}, "TensorFlow": {0.0: 3.68, 0.1: 3.17}}``. Points
+    are joined in order of rate; a series may leave rates out.
+    """
+    if not isinstance(sweeps, Mapping) or not sweeps:
+        raise TypeError("sweeps must be a non-empty dict: {rate: value} or {label: {rate: value}}")
+    first = next(iter(sweeps.values()))
+    series = sweeps if isinstance(first, Mapping) else {"": sweeps}
+    points = {}
+    for label, sweep in series.items():
+        if not isinstance(sweep, Mapping) or not sweep:
+            raise ValueError(f"series {label!r} must be a non-empty dict {{rate: value}}")
+        try:
+            points[label] = sorted((float(rate), float(value)) for rate, value in sweep.items())
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"series {label!r}: rates and values must be numbers, "
+                             f"got {dict(sweep)!r}") from error
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    for label, pairs in points.items():
+        rates, values = zip(*pairs)
+        ax.plot(rates, values, marker="o", label=label or None)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    if any(points):
+        ax.legend()
+    fig.tight_layout()
+    return fig
