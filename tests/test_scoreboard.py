@@ -222,3 +222,10 @@ def test_each_lab_run_is_described_from_its_stamp(tmp_path):
     for shown in ("Some CPU, 2 cores", "12.6 min", "2026-01-02 03:04:05", "torch 9.9.9"):
         assert shown in row, (shown, row)
     assert "09_x_tensorflow" not in text, "a lab without full-mode outputs has no run to show"
+
+
+def test_a_relative_tolerance_scales_with_the_values():
+    assert scoreboard.within(100.0, 100.09, {"relative": 1e-3})
+    assert not scoreboard.within(100.0, 100.2, {"relative": 1e-3})
+    assert not scoreboard.within(1.0, 1.002, {"relative": 1e-3})
+    assert scoreboard.show_tolerance({"relative": 1e-3}) == "0.001 relative"

@@ -130,15 +130,25 @@ def load_scoreboard(path: Path) -> dict[str, dict]:
     return chapters
 
 
-def parity_tolerances(path: Path) -> list[tuple[str, str, float]]:
+def parity_tolerances(path: Path) -> list[tuple[str, str, float | dict]]:
     """(chapter, metric, tolerance) of every metric the frameworks are held to agree on."""
     return [(chapter, metric, spec["parity_tolerance"])
             for chapter, entry in load_scoreboard(path).items()
             for metric, spec in entry["metrics"].items() if spec["parity_tolerance"] is not None]
 
 
-def within(a: float, b: float, tolerance: float) -> bool:
+def within(a: float, b: float, tolerance: float | dict) -> bool:
+    """|a - b| within ``tolerance``: a number (absolute, in the metric's unit) or
+    ``{"relative": r}`` (r times the larger magnitude)."""
+    if isinstance(tolerance, dict):
+        tolerance = tolerance["relative"] * max(abs(a), abs(b))
     return abs(a - b) <= tolerance + SLACK * max(1.0, abs(a), abs(b))
+
+
+def show_tolerance(tolerance: float | dict) -> str:
+    if isinstance(tolerance, dict):
+        return f"{tolerance['relative']:g} relative"
+    return f"{tolerance:g}"
 
 
 def verdict(value: float, spec: dict) -> str:
@@ -189,7 +199,7 @@ def metric_row(spec: dict, values: dict[str, float | None], notes: list[str]) ->
             parity += " (no tolerance set)"
         else:
             ok = within(a, b, tolerance)
-            parity += f" {'≤' if ok else '>'} {tolerance:g}: parity {'ok' if ok else 'miss'}"
+            parity += f" {'≤' if ok else '>'} {show_tolerance(tolerance)}: parity {'ok' if ok else 'miss'}"
 
     def note(text: str) -> str:
         if text not in notes:
