@@ -132,10 +132,10 @@ def server(built_book):
     shutil.rmtree(site, ignore_errors=True)
 
 
-def render(url: str, screenshot: Path | None = None) -> str:
+def render(url: str, screenshot: Path | None = None, width: int = 1280) -> str:
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--virtual-time-budget=15000", "--window-size=1280,1600"]
+             "--virtual-time-budget=15000", f"--window-size={width},1600"]
     with tempfile.TemporaryDirectory() as profile:
         flags.append(f"--user-data-dir={profile}")
         if screenshot is not None:
@@ -177,19 +177,32 @@ def test_images_load(server, page):
         assert result["typeset"] >= 10, result
 
 
-# Every theory page; notebook pages (notebooks/*.html) can be checked with the same function.
-THEORY_PAGES = sorted(f"book/{page.stem}.html" for page in (ROOT / "book").glob("*.md"))
+# Every theory page in the table of contents (the generated scoreboard page too); the lab pages,
+# notebooks/*.html, can be checked with the same function.
+THEORY_PAGES = sorted({"book/intro.html"} | {
+    f"{name}.html" for name in re.findall(r"file:\s*(book/\S+)", (ROOT / "_toc.yml").read_text())})
+
+# The text column is narrowest, 612 px, in a 1200-px window, the smallest that still shows the
+# table of contents on both sides (1280 px gives 676 px; a narrower window hides the sidebars
+# and widens the column again).
+NARROWEST = 1200
 
 
-def overflowing(server: str, page: str) -> list[str]:
-    """The elements of a page's text column that are wider than the column, described for a
-    person (an equation by its TeX), at the 1280-px window of `render`."""
-    return report(render(f"{server}/{page}"))["overflow"]
+def overflowing(server: str, page: str, width: int = NARROWEST) -> list[str]:
+    """The elements of a page's text column that are wider than the column (an equation named
+    by its TeX, an image by its address, a code block or table by its first words)."""
+    return report(render(f"{server}/{page}", width=width))["overflow"]
 
 
-@pytest.mark.parametrize("page", THEORY_PAGES)
+# Pages known to overflow today, with the reason; each shows as XFAIL until it is fixed.
+KNOWN_WIDE = {"book/results.html": "the scoreboard's tables of results are wider than the column"}
+
+
+@pytest.mark.parametrize("page", [pytest.param(page, marks=pytest.mark.xfail(reason=KNOWN_WIDE[page]))
+                                  if page in KNOWN_WIDE else page for page in THEORY_PAGES])
 def test_nothing_overflows_the_column(server, page):
     wide = overflowing(server, page)
     if wide:  # a picture for the person who fixes it
-        render(f"{server}/{page}", screenshot=SHOTS / page.replace("/", "_").replace(".html", ".png"))
-    assert not wide, f"{page}: wider than the text column:\n  " + "\n  ".join(wide)
+        shot = SHOTS / page.replace("/", "_").replace(".html", ".png")
+        render(f"{server}/{page}", screenshot=shot, width=NARROWEST)
+    assert not wide, f"{page} at {NARROWEST} px: wider than the text column:\n  " + "\n  ".join(wide)

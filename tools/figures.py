@@ -12,7 +12,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.figure  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.text  # noqa: E402
 import numpy as np  # noqa: E402
 import scipy.integrate  # noqa: E402
 import scipy.stats  # noqa: E402
@@ -22,6 +24,27 @@ sys.path.insert(0, str(ROOT))
 from helpers import load_mnist  # noqa: E402
 
 OUT = ROOT / "book" / "figures"
+
+# A figure is shown scaled to the width of the text column: 676 px in a 1280-px window, 612 px
+# at the narrowest desktop layout. Drawn 6.3 inches wide, a 12-point label then shows at 18 px
+# (16 px at the narrowest), no smaller than the 16-px body text. The images are saved at 200 dpi,
+# 1,260 px wide, so that a click on a figure, which opens the image itself, shows it larger.
+WIDTH = 6.3     # inches
+FONT = 12       # points, the smallest text any figure may use
+DPI = 200
+plt.rcParams.update({"font.size": FONT, "axes.titlesize": FONT, "axes.labelsize": FONT,
+                     "xtick.labelsize": FONT, "ytick.labelsize": FONT, "legend.fontsize": FONT,
+                     "figure.titlesize": FONT})
+
+
+def save(fig: matplotlib.figure.Figure, path: Path) -> None:
+    """Save a figure after checking that it is no wider than the column and has no small text."""
+    assert fig.get_figwidth() <= WIDTH + 1e-9, f"{path.name} is wider than {WIDTH} inches"
+    small = [text.get_text() for text in fig.findobj(matplotlib.text.Text)
+             if text.get_visible() and text.get_text().strip() and text.get_fontsize() < FONT]
+    assert not small, f"{path.name} has text under {FONT} pt: {small}"
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
 
 
 @functools.cache
@@ -38,30 +61,27 @@ def dropout_masks(path: Path) -> None:
     rng = np.random.default_rng(0)
     x, _ = load_mnist("test", subset=10, shape="image")
     digit = x[0]
-    fig = plt.figure(figsize=(10, 2.8))
-    grid = fig.add_gridspec(1, 5, width_ratios=[1, 1, 1, 1, 2.4])
+    fig = plt.figure(figsize=(WIDTH, 5.0), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1, 1.5])
     panels = [("input", digit)] + [
-        (f"p = {p}, scaled by 1/{1 - p:g}", digit * (rng.random(digit.shape) >= p) / (1 - p))
+        (f"p = {p}\nkept ×{1 / (1 - p):g}", digit * (rng.random(digit.shape) >= p) / (1 - p))
         for p in (0.2, 0.5, 0.8)]
-    for i, (title, image) in enumerate(panels):
-        ax = fig.add_subplot(grid[0, i])
+    for ax, (title, image) in zip(top.subplots(1, 4), panels):
         ax.imshow(np.minimum(image, 1.0), cmap="gray_r", vmin=0, vmax=1)  # scaled values saturate
-        ax.set_title(title, fontsize=8)
+        ax.set_title(title)
         ax.axis("off")
     n, p, draws = 784, 0.5, 20_000
     dropped = (rng.random((draws, n)) < p).sum(axis=1)
-    ax = fig.add_subplot(grid[0, 4])
+    ax = bottom.subplots()
     k = np.arange(dropped.min(), dropped.max() + 1)
     ax.hist(dropped, bins=np.append(k, k[-1] + 1) - 0.5, density=True, color="0.7",
             label=f"{draws:,} sampled masks")
     ax.plot(k, scipy.stats.binom.pmf(k, n, p), color="C0", label="Binomial(784, 0.5)")
     ax.axvline(n * p, color="C3", linestyle="--", label="k = pN = 392")
-    ax.set_xlabel("units dropped out of 784")
+    ax.set_xlabel("units dropped out of 784, p = 0.5")
     ax.set_yticks([])
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    ax.legend(loc="upper left", frameon=False)
+    save(fig, path)
 
 
 def pca_codes(path: Path) -> None:
@@ -78,32 +98,31 @@ def pca_codes(path: Path) -> None:
     test_coords = (x_test - mean) @ basis               # (10000, 784) principal coordinates
     test_mse = np.array([(test_coords[:, k:] ** 2).sum(axis=1).mean() / d for k in ks])  # what k leaves
 
-    shown, codes = x_test[:6], (2, 8, 32, 128)
-    fig = plt.figure(figsize=(9, 3.6))
-    grid = fig.add_gridspec(len(codes) + 1, len(shown) + 2, wspace=0.05, hspace=0.05,
-                            width_ratios=[1] * len(shown) + [1.2, 7])
+    shown, codes = x_test[:7], (2, 8, 32, 128)
+    fig = plt.figure(figsize=(WIDTH, 7.0), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1, 0.95])
     rows = [("input", shown)] + [
         (f"k = {k}", mean + (shown - mean) @ basis[:, :k] @ basis[:, :k].T) for k in codes]
+    grid = top.subplots(len(rows), len(shown), gridspec_kw={"wspace": 0.04, "hspace": 0.04})
     for r, (label, images) in enumerate(rows):
         for c, image in enumerate(images):
-            ax = fig.add_subplot(grid[r, c])
+            ax = grid[r, c]
             ax.imshow(np.clip(image, 0, 1).reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
             if c == 0:
-                ax.set_ylabel(label, fontsize=7)
-    ax = fig.add_subplot(grid[:, -1])
-    ax.plot(ks[1:-1], train_mse[1:-1], marker="o", label="training set: $\\sum_{j>k}\\lambda_j / d$")
+                ax.set_ylabel(label, rotation=0, ha="right", va="center")
+    ax = bottom.subplots()
+    ax.plot(ks[1:-1], train_mse[1:-1], marker="o", label="training set (closed form)")
     ax.plot(ks[1:-1], test_mse[1:-1], marker="s", linestyle="--", label="test set")
     ax.axhline(test_mse[0], color="0.5", linewidth=0.8, label=f"k = 0 (mean image): {test_mse[0]:.4f}")
     ax.set_xscale("log", base=2)
+    ax.set_xticks(ks[1:-1:2], [str(k) for k in ks[1:-1:2]])
     ax.set_yscale("log")
     ax.set_xlabel("code size k")
     ax.set_ylabel("MSE per pixel")
-    ax.legend(fontsize=7, loc="lower left")
-    fig.subplots_adjust(left=0.03, right=0.98, bottom=0.15, top=0.97)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    ax.legend(loc="lower left", frameon=False)
+    save(fig, path)
 
 
 def dropout_penalty(path: Path) -> None:
@@ -113,46 +132,46 @@ def dropout_penalty(path: Path) -> None:
     second = x.T @ x / len(x)                            # S = E[x x^T], (784, 784)
     weight = np.diag(second)                             # E[x_j^2]: the penalty weight of pixel j
     active = weight > 0
-    fig = plt.figure(figsize=(11, 3.3))
-    grid = fig.add_gridspec(1, 4, width_ratios=[1, 1, 1, 1.6])
-    panels = [("penalty weight $E[x_j^2]$", weight, weight.max())]
-    for p in (0.2, 0.5):
+    fig = plt.figure(figsize=(WIDTH, 6.4), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1, 1.25])
+    maps = top.subplots(1, 3)
+    shown = maps[0].imshow(weight.reshape(28, 28), cmap="viridis", vmin=0, vmax=weight.max())
+    maps[0].set_title("$E[x_j^2]$")
+    top.colorbar(shown, ax=maps[0], shrink=0.8)
+    for ax, p in zip(maps[1:], (0.2, 0.5)):
         lam = p / (1 - p)
         best = second @ np.linalg.pinv(second + lam * np.diag(weight))    # A* = S (S + lam diag S)^+
-        panels.append((f"diagonal of $A^\\star$, p = {p}", np.where(active, np.diag(best), np.nan), 1.0))
-    for i, (title, image, top) in enumerate(panels):
-        ax = fig.add_subplot(grid[0, i])
-        shown = ax.imshow(image.reshape(28, 28), cmap="viridis", vmin=0, vmax=top)
-        fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.03)
-        ax.set_title(title, fontsize=8)
+        shown = ax.imshow(np.where(active, np.diag(best), np.nan).reshape(28, 28), cmap="viridis",
+                          vmin=0, vmax=1)
+        ax.set_title(f"diag $A^\\star$, p = {p}")
+    top.colorbar(shown, ax=maps[1:], shrink=0.8)
+    for ax in maps:
         ax.axis("off")
 
-    ax = fig.add_subplot(grid[0, 3])
+    ax = bottom.subplots()
     rng = np.random.default_rng(0)
     rates = np.linspace(0.05, 0.9, 18)
     q = rates / (1 - rates)
     for i, r in enumerate((1, 2, 4)):
         gamma = r / (r + q)             # minimises the expected loss (1 - g)^2 + g^2 q / r
-        ax.plot(rates, (1 - gamma) ** 2, color=f"C{i}", label=f"r = {r}, dropout off")
-        ax.plot(rates, q / (r + q), color=f"C{i}", linestyle="--", label=f"r = {r}, during training")
+        ax.plot(rates, (1 - gamma) ** 2, color=f"C{i}", label=f"r = {r}")
+        ax.plot(rates, q / (r + q), color=f"C{i}", linestyle="--")
         masks = rng.random((20_000, len(rates), r)) >= rates[None, :, None]    # Monte Carlo check
         coefficient = gamma * (masks / (1 - rates[None, :, None])).mean(axis=2)
         ax.plot(rates, ((1 - coefficient) ** 2).mean(axis=0), linestyle="none", marker=".", color="0.2")
+    ax.plot([], [], color="0.2", linestyle="--", label="during training")
+    ax.plot([], [], color="0.2", label="dropout off")
+    ax.plot([], [], color="0.2", linestyle="none", marker=".", label="Monte Carlo")
     ax.set_xlabel("dropout rate p on the code")
-    ax.set_ylabel("share of a direction's variance lost")
-    ax.set_title("r code units per direction (dots: Monte Carlo)", fontsize=8)
-    ax.legend(fontsize=6.5)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    ax.set_ylabel("share of variance lost")
+    ax.legend(ncols=2, loc="upper left", frameon=False)
+    save(fig, path)
 
 
-def vae_bounds(path: Path) -> None:
+def vae_elbo(path: Path) -> None:
     """The ELBO and its gap on a one-dimensional latent-variable model, checked by numerical
-    integration, and the spread of two gradient estimators, checked by Monte Carlo."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [1.15, 1]})
-
-    # Left: p(z) = N(0, 1), p(x | z) = N(x; a z, s^2), one observed x. The posterior is Gaussian,
+    integration."""
+    # p(z) = N(0, 1), p(x | z) = N(x; a z, s^2), one observed x. The posterior is Gaussian,
     # N(m, v), so one q in the Gaussian family closes the gap.
     a, s, x = 2.0, 1.0, 1.5
     v = 1.0 / (1.0 + a**2 / s**2)                       # posterior variance
@@ -180,40 +199,44 @@ def vae_bounds(path: Path) -> None:
         value, _ = scipy.integrate.quad(integrand, mu - 12 * sigma, mu + 12 * sigma, epsabs=1e-12)
         return value
 
+    fig, ax = plt.subplots(figsize=(WIDTH, 4.9), layout="constrained")
     mus = np.linspace(-1.0, 2.2, 200)
     checked = np.linspace(-0.8, 2.0, 15)
-    for i, factor in enumerate((1.0, 0.5, 2.0)):
+    widths = {1.0: "\\sigma_\\mathrm{post}", 0.5: "\\sigma_\\mathrm{post} / 2", 2.0: "2\\,\\sigma_\\mathrm{post}"}
+    for i, (factor, width) in enumerate(widths.items()):
         sigma = factor * np.sqrt(v)
-        left.plot(mus, elbo(mus, sigma), color=f"C{i}",
-                  label=f"ELBO, $\\sigma_q$ = {factor:g} $\\sigma_\\mathrm{{post}}$")
+        ax.plot(mus, elbo(mus, sigma), color=f"C{i}", label=f"ELBO, $\\sigma_q = {width}$")
         right_side = np.array([log_evidence - kl_to_posterior(mu, sigma) for mu in checked])
         assert np.allclose(right_side, elbo(checked, sigma), atol=1e-6)   # the exact identity
-        left.plot(checked, right_side, linestyle="none", marker="o", markersize=3.5, color="0.15")
-    left.plot([], [], linestyle="none", marker="o", markersize=3.5, color="0.15",
-              label="$\\log p(x) - \\mathrm{KL}(q \\,\\Vert\\, p(z|x))$, by quadrature")
-    left.axhline(log_evidence, color="C3", linestyle="--", linewidth=1,
-                 label="$\\log p(x)$, by quadrature")
-    left.axvline(m, color="0.6", linewidth=0.8)
-    left.set_xlim(-0.9, 2.1)
-    left.set_ylim(log_evidence - 4.0, log_evidence + 0.6)
-    left.set_xlabel("mean $\\mu_q$ of the Gaussian $q(z)$")
-    left.set_ylabel("nats")
-    left.set_title(f"$z \\sim N(0, 1)$, $x | z \\sim N({a:g} z, {s:g})$, x = {x:g}; "
-                   f"grey line: posterior mean {m:.2f}", fontsize=8)
-    left.legend(fontsize=7, loc="lower center")
+        ax.plot(checked, right_side, linestyle="none", marker="o", markersize=3.5, color="0.15")
+    ax.plot([], [], linestyle="none", marker="o", markersize=3.5, color="0.15",
+            label="$\\log p(x) - \\mathrm{KL}(q \\,\\Vert\\, p(z|x))$")
+    ax.axhline(log_evidence, color="C3", linestyle="--", linewidth=1, label="$\\log p(x)$")
+    ax.axvline(m, color="0.6", linewidth=0.8, label=f"posterior mean, {m:.2f}")
+    ax.set_xlim(-0.9, 2.1)
+    ax.set_ylim(log_evidence - 4.0, log_evidence + 0.6)
+    ax.set_xlabel("mean $\\mu_q$ of the Gaussian $q(z)$")
+    ax.set_ylabel("nats")
+    ax.set_title(f"$z \\sim N(0, 1)$, $x | z \\sim N({a:g} z, {s:g})$, observed x = {x:g}")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, frameon=False)
+    save(fig, path)
 
-    # Right: d/dmu E_{N(mu, sigma^2)}[(z - c)^2] = 2 (mu - c), estimated from one draw per estimate.
+
+def vae_estimators(path: Path) -> None:
+    """The spread of the reparameterised and the score-function gradient estimates, formulas
+    checked by Monte Carlo."""
+    # d/dmu E_{N(mu, sigma^2)}[(z - c)^2] = 2 (mu - c), estimated from one draw per estimate.
     # Reparameterisation: 2 (mu + sigma eps - c), variance 4 sigma^2.
     # Score function: (z - c)^2 eps / sigma, variance d^4 / sigma^2 + 14 d^2 + 15 sigma^2, d = mu - c.
+    fig, ax = plt.subplots(figsize=(WIDTH, 4.9), layout="constrained")
     rng = np.random.default_rng(0)
     c, draws = 0.0, 20_000
     offsets = np.linspace(-3.0, 3.0, 200)
     shown = np.linspace(-3.0, 3.0, 13)
     for i, sigma in enumerate((0.3, 1.0)):
-        right.plot(offsets, np.full_like(offsets, 2 * sigma), color=f"C{i}",
-                   label=f"reparameterisation, $\\sigma$ = {sigma:g}")
-        right.plot(offsets, np.sqrt(offsets**4 / sigma**2 + 14 * offsets**2 + 15 * sigma**2),
-                   color=f"C{i}", linestyle="--", label=f"score function, $\\sigma$ = {sigma:g}")
+        ax.plot(offsets, np.full_like(offsets, 2 * sigma), color=f"C{i}")
+        ax.plot(offsets, np.sqrt(offsets**4 / sigma**2 + 14 * offsets**2 + 15 * sigma**2),
+                color=f"C{i}", linestyle="--")
         eps = rng.standard_normal((draws, len(shown)))
         mu = c + shown
         z = mu + sigma * eps
@@ -222,23 +245,25 @@ def vae_bounds(path: Path) -> None:
         for estimate in (reparam, score):
             error = estimate.std(axis=0) / np.sqrt(draws)
             assert np.all(np.abs(estimate.mean(axis=0) - 2 * shown) < 6 * error + 1e-12)   # unbiased
-            right.plot(shown, estimate.std(axis=0), linestyle="none", marker="o", markersize=3.5,
-                       color="0.15")
-    right.plot([], [], linestyle="none", marker="o", markersize=3.5, color="0.15",
-               label=f"Monte Carlo, {draws:,} draws")
-    right.set_yscale("log")
-    right.set_xlabel("distance $\\mu - c$ of the mean from the minimum of $f(z) = (z - c)^2$")
-    right.set_ylabel("standard deviation of a one-draw estimate")
-    right.set_title("two estimates of $\\frac{d}{d\\mu}\\,E[(z - c)^2]$, $z \\sim N(\\mu, \\sigma^2)$",
-                    fontsize=8)
-    right.legend(fontsize=7, loc="upper center")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+            ax.plot(shown, estimate.std(axis=0), linestyle="none", marker="o", markersize=3.5,
+                    color="0.15")
+    for i, sigma in enumerate((0.3, 1.0)):
+        ax.plot([], [], color=f"C{i}", linewidth=4, label=f"$\\sigma$ = {sigma:g}")
+    ax.plot([], [], color="0.3", label="reparameterisation")
+    ax.plot([], [], color="0.3", linestyle="--", label="score function")
+    ax.plot([], [], linestyle="none", marker="o", markersize=3.5, color="0.15",
+            label=f"Monte Carlo, {draws:,} draws")
+    ax.set_yscale("log")
+    ax.set_xlabel("distance $\\mu - c$ from the minimum of $f(z) = (z - c)^2$")
+    ax.set_ylabel("sd of a one-draw estimate")
+    ax.set_title("estimates of $\\frac{d}{d\\mu}\\,E[(z - c)^2]$, $z \\sim N(\\mu, \\sigma^2)$")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, frameon=False)
+    save(fig, path)
 
 
 FIGURES = {"01_dropout_masks.png": dropout_masks, "02_pca_codes.png": pca_codes,
-           "03_dropout_penalty.png": dropout_penalty, "04_vae.png": vae_bounds}
+           "03_dropout_penalty.png": dropout_penalty, "04_elbo.png": vae_elbo,
+           "04_estimators.png": vae_estimators}
 
 
 def main() -> None:
