@@ -194,12 +194,7 @@ def overflowing(server: str, page: str, width: int = NARROWEST) -> list[str]:
     return report(render(f"{server}/{page}", width=width))["overflow"]
 
 
-# Pages known to overflow today, with the reason; each shows as XFAIL until it is fixed.
-KNOWN_WIDE = {"book/results.html": "the scoreboard's tables of results are wider than the column"}
-
-
-@pytest.mark.parametrize("page", [pytest.param(page, marks=pytest.mark.xfail(reason=KNOWN_WIDE[page]))
-                                  if page in KNOWN_WIDE else page for page in THEORY_PAGES])
+@pytest.mark.parametrize("page", THEORY_PAGES)
 def test_nothing_overflows_the_column(server, page):
     wide = overflowing(server, page)
     if wide:  # a picture for the person who fixes it

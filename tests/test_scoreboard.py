@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 import tools.scoreboard as scoreboard  # noqa: E402
 from tools.scoreboard import (SCOREBOARD, ScoreboardError, build, fmt, load_scoreboard,  # noqa: E402
-                              scoreboard_page, status_list, verdict)
+                              scoreboard_page, status_list, unit_text, verdict)
 
 
 def spec(**changes) -> dict:
@@ -50,12 +50,22 @@ def write_lab(path: Path, *, mode: str | None = "full", outputs: bool = True) ->
 
 
 def row(page: str, label: str) -> str:
-    return next(line for line in page.splitlines() if line.startswith(f"| {label} |"))
+    """The table row of the metric ``label`` (its unit may follow the label in parentheses)."""
+    return next(line for line in page.splitlines()
+                if line.startswith((f"| {label} |", f"| {label} (")))
+
+
+def section(page: str, heading: str) -> str:
+    """The text of the chapter whose heading starts with ``heading``, up to the next one."""
+    return page.split(f"\n## {heading}")[1].split("\n## ")[0]
 
 
 # ---- the real book ----------------------------------------------------------------------
 
 def test_page_shows_every_recorded_headline_number():
+    """Each metric's row shows both frameworks' values (with a verdict where there is a paper
+    number), their parity and the paper's number with its source; its unit is in the row or
+    stated above the chapter's table."""
     page = scoreboard_page(ROOT, ROOT / "results")
     scores = load_scoreboard(ROOT / "results" / SCOREBOARD)
     checked = 0
@@ -64,13 +74,27 @@ def test_page_shows_every_recorded_headline_number():
         if not path.exists():
             continue
         recorded = json.loads(path.read_text())
+        text = section(page, str(int(chapter.split("_")[0])) + " ")
         for metric, metric_spec in entry["metrics"].items():
-            line = row(page, metric_spec["label"])
-            for values in recorded.values():
-                assert fmt(values[metric], metric_spec["unit"]) in line, (chapter, metric)
+            line = row(text, metric_spec["label"])
+            cells = [c.strip() for c in line.strip("|").split(" | ")]
+            assert len(cells) == 5, line  # metric, PyTorch, TensorFlow, parity, paper
+            unit = unit_text(metric_spec)
+            assert f"({unit})" in cells[0] or f"\nUnit: {unit}" in text, (chapter, metric)
+            for framework, shown in zip(("torch", "tensorflow"), cells[1:3]):
+                value = recorded[framework][metric]
+                assert shown.startswith(fmt(value, metric_spec["unit"])), (chapter, metric)
+                if metric_spec["paper"] is not None:
+                    assert shown.endswith(f"*{verdict(value, metric_spec)}*"), (chapter, metric)
                 checked += 1
-            if metric_spec["paper"] is not None:
-                assert fmt(metric_spec["paper"]["value"], metric_spec["unit"]) in line
+            if metric_spec["parity_tolerance"] is not None:
+                assert cells[3].endswith(("✓", "✗")), (chapter, metric)
+            paper = metric_spec["paper"]
+            if paper is not None:
+                assert cells[4].startswith(f"**{fmt(paper['value'], metric_spec['unit'])}**, "
+                                           f"{paper['source']} (note "), (chapter, metric)
+            else:
+                assert cells[4].startswith("none"), (chapter, metric)
     assert checked > 0
 
 
@@ -98,8 +122,8 @@ def test_a_new_chapter_appears_without_code_changes(tmp_path):
     page = scoreboard_page(tmp_path, tmp_path / "results")
     assert "## 9 Title of 09_new" in page and "[Title of 09_new](09_new.md)" in page
     line = row(page, "FID of the generator")
-    assert "12.35" in line and "12.50" in line and "0.15 ≤ 0.5: parity ok" in line
-    assert "**13.00**, Someone (2030) (note 1)" in line and "match / match" in line
+    assert line == ("| FID of the generator (FID ↓) | 12.35 *match* | 12.50 *match* | 0.15 ≤ 0.5 ✓ "
+                    "| **13.00**, Someone (2030) (note 1) |")
     assert "\n1. Conditions: their net.\n" in page
     later = page.split("## 10 Title of 10_later")[1]
     assert "No measured results yet." in later
@@ -110,14 +134,38 @@ def test_parity_miss_is_flagged(tmp_path):
     scores = {"01_a": {"metrics": {"err": spec(parity_tolerance=0.2)}}}
     write_book(tmp_path, {"01_a": []}, {"01_a": {"torch": {"err": 1.5}, "tensorflow": {"err": 1.2}}},
                scores)
-    assert "0.30 > 0.2: parity miss" in row(scoreboard_page(tmp_path, tmp_path / "results"), "error")
+    assert "| 0.30 > 0.2 ✗ |" in row(scoreboard_page(tmp_path, tmp_path / "results"), "error")
+
+
+def test_units_tolerances_and_notes(tmp_path):
+    paper = {"value": 1.0, "source": "X (2001)", "conditions": "their net"}
+    metrics = {"a": spec(no_paper="Why not."),
+               "b": spec(label="paper error", paper=paper, goal={"within": 0.1, "text": "near it"},
+                         parity_tolerance={"relative": 0.1}),
+               "c": spec(label="entropy", unit="nats", lower_is_better=None, no_paper="Why not.")}
+    write_book(tmp_path, {"01_a": [], "02_b": []},
+               {"01_a": {"torch": {"a": 1.0, "b": 1.05, "c": 0.5},
+                         "tensorflow": {"a": 1.1, "b": 1.2, "c": 0.25}},
+                "02_b": {"torch": {"a": 2.0, "b": 3.0}, "tensorflow": {"a": 2.0, "b": 3.0}}},
+               {"01_a": {"metrics": metrics},
+                "02_b": {"metrics": {"a": spec(), "b": spec(label="other error")}}})
+    page = scoreboard_page(tmp_path, tmp_path / "results")
+    first, second = section(page, "1 "), section(page, "2 ")
+    assert "\nUnit: % ↓, unless a row names another.\n" in first
+    assert row(first, "error") == "| error | 1.00 | 1.10 | 0.10, no tolerance | none (note 1) |"
+    assert row(first, "paper error") == ("| paper error | 1.05 *match* | 1.20 *miss* "
+                                         "| 0.15 > 0.1 relative ✗ | **1.00**, X (2001) (note 2) |")
+    assert row(first, "entropy").startswith("| entropy (nats) | 0.500 | 0.250 | 0.250, no tolerance "
+                                            "| none (note 1) |")
+    assert "\n1. Why not.\n2. Conditions: their net. Goal: near it.\n" in first
+    assert "\nUnit: % ↓.\n" in second and row(second, "other error").startswith("| other error |")
 
 
 def test_one_framework_only(tmp_path):
     write_book(tmp_path, {"01_a": []}, {"01_a": {"torch": {"err": 1.5}}},
                {"01_a": {"metrics": {"err": spec(parity_tolerance=0.2)}}})
     page = scoreboard_page(tmp_path, tmp_path / "results")
-    assert "| 1.50 | not recorded | not checked: one framework recorded |" in row(page, "error")
+    assert "| 1.50 | not recorded | not checked (one framework) |" in row(page, "error")
     assert "Only PyTorch has recorded results so far." in page
 
 
@@ -219,7 +267,7 @@ def test_each_lab_run_is_described_from_its_stamp(tmp_path):
     text = scoreboard.runs_section(sorted((tmp_path / "notebooks").glob("*.ipynb")),
                                    tmp_path / "book")
     row = next(line for line in text.splitlines() if "09_x_pytorch" in line)
-    for shown in ("Some CPU, 2 cores", "12.6 min", "2026-01-02 03:04:05", "torch 9.9.9"):
+    for shown in ("Some CPU, 2 cores", "12.6 min", "2 Jan 2026 03:04:05", "torch 9.9.9"):
         assert shown in row, (shown, row)
     assert "09_x_tensorflow" not in text, "a lab without full-mode outputs has no run to show"
 

@@ -11,6 +11,7 @@ nothing here names a chapter or a number.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import re
@@ -181,41 +182,58 @@ def cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def metric_row(spec: dict, values: dict[str, float | None], notes: list[str]) -> str:
-    """One table row: the metric, both frameworks, their parity, the paper and the verdicts.
+def unit_text(spec: dict) -> str:
+    """'% ↓': the unit, and an arrow for the better direction (none when neither is)."""
+    return spec["unit"] + {True: " ↓", False: " ↑", None: ""}[spec["lower_is_better"]]
 
-    The paper's conditions, or why there is no paper number, go to ``notes`` (numbered under
-    the table, one number per distinct text) so that the table stays narrow.
-    """
-    unit, tolerance, paper = spec["unit"], spec["parity_tolerance"], spec["paper"]
-    arrow = {True: " ↓", False: " ↑", None: ""}[spec["lower_is_better"]]
-    shown = [fmt(v, unit) if v is not None else "not recorded" for v in values.values()]
+
+def common_unit(metrics: dict[str, dict]) -> str | None:
+    """The unit (with its arrow) that most of a chapter's rows share, stated once above the
+    table; None when no two rows share one."""
+    units = [unit_text(spec) for spec in metrics.values()]
+    most = max(units, key=units.count, default=None)
+    return most if most is not None and units.count(most) >= 2 else None
+
+
+def parity_text(values: dict[str, float | None], spec: dict) -> str:
+    """'0.02 ≤ 0.2 ✓' (parity ok), '0.30 > 0.2 ✗' (parity miss), '0.07, no tolerance'."""
     if None in values.values():
-        parity = "not checked: one framework recorded"
-    else:
-        a, b = values.values()
-        parity = fmt_difference(a, b, unit)
-        if tolerance is None:
-            parity += " (no tolerance set)"
-        else:
-            ok = within(a, b, tolerance)
-            parity += f" {'≤' if ok else '>'} {show_tolerance(tolerance)}: parity {'ok' if ok else 'miss'}"
+        return "not checked (one framework)"
+    a, b = values.values()
+    difference, tolerance = fmt_difference(a, b, spec["unit"]), spec["parity_tolerance"]
+    if tolerance is None:
+        return f"{difference}, no tolerance"
+    ok = within(a, b, tolerance)
+    return f"{difference} {'≤' if ok else '>'} {show_tolerance(tolerance)} {'✓' if ok else '✗'}"
+
+
+def metric_row(spec: dict, values: dict[str, float | None], notes: list[str],
+               unit: str | None = None) -> str:
+    """One table row: the metric, each framework's value with its verdict, their parity and
+    the paper's number.
+
+    The unit goes into the metric's cell unless it is ``unit``, the one stated above the
+    table. The paper's conditions, or why there is no paper number, go to ``notes``
+    (numbered under the table, one number per distinct text) so that the table stays narrow.
+    """
+    paper = spec["paper"]
 
     def note(text: str) -> str:
         if text not in notes:
             notes.append(text)
         return f" (note {notes.index(text) + 1})"
 
+    metric = spec["label"] + ("" if unit_text(spec) == unit else f" ({unit_text(spec)})")
+    shown = [("not recorded" if v is None else fmt(v, spec["unit"])
+              + (f" *{verdict(v, spec)}*" if paper is not None else "")) for v in values.values()]
     if paper is None:
         reference = "none" + (note(spec["no_paper"]) if spec.get("no_paper") else "")
-        judged = "no paper number"
     else:
         goal = spec.get("goal", {}).get("text")
-        reference = f"**{fmt(paper['value'], unit)}**, {paper['source']}" + note(
+        reference = f"**{fmt(paper['value'], spec['unit'])}**, {paper['source']}" + note(
             f"Conditions: {paper['conditions']}." + (f" Goal: {goal}." if goal else ""))
-        judged = " / ".join(verdict(v, spec) if v is not None else "—" for v in values.values())
-    return "| " + " | ".join(cell(c) for c in [spec["label"], unit + arrow, *shown, parity,
-                                                reference, judged]) + " |"
+    return "| " + " | ".join(cell(c) for c in [metric, *shown, parity_text(values, spec),
+                                                reference]) + " |"
 
 
 def load_recorded(results: Path) -> dict[str, dict]:
@@ -244,11 +262,15 @@ def chapter_section(chapter: Chapter, base: Path, recorded: dict | None, entry: 
     if "no_paper" in entry:
         lines += [f"Paper numbers: {entry['no_paper']}", ""]
     if metrics:
-        lines += ["| metric | unit | PyTorch | TensorFlow | \\|difference\\| vs tolerance | paper "
-                  "| verdict (PyTorch / TensorFlow) |", "|---|---|---|---|---|---|---|"]
+        unit = common_unit(metrics)
+        if unit is not None:
+            every = all(unit_text(spec) == unit for spec in metrics.values())
+            lines += [f"Unit: {unit}" + ("." if every else ", unless a row names another."), ""]
+        lines += ["| metric | " + " | ".join(FRAMEWORKS.values()) + " | parity | paper |",
+                  "|---" * (len(FRAMEWORKS) + 3) + "|"]
         notes: list[str] = []
         lines += [metric_row(spec, {fw: recorded.get(fw, {}).get(metric) for fw in FRAMEWORKS},
-                             notes) for metric, spec in metrics.items()]
+                             notes, unit) for metric, spec in metrics.items()]
         lines += [""] + [f"{i}. {text}" for i, text in enumerate(notes, 1)] + [""] * bool(notes)
     present = [name for fw, name in FRAMEWORKS.items() if fw in recorded]
     if len(present) < len(FRAMEWORKS):
@@ -270,22 +292,36 @@ beside the paper's number where a paper reports one. The paper numbers, their co
 the tolerances are typed in one place, `results/scoreboard.json`; the measured numbers come
 from the files the labs wrote, and this page is rebuilt from both with the book.
 
-How to read the columns:
+How to read the tables:
 
-- An arrow after the unit says which direction is better (↓ lower, ↑ higher); none, when
-  neither is.
-- **|difference| vs tolerance**: how far apart the two frameworks are. Where a tolerance is
-  set, *parity ok* means the difference is within it and *parity miss* that it is not (the
-  tests fail on a miss). Values are compared as recorded, up to float32 rounding.
-- **verdict**, for each framework: *match* or *miss* against the paper's number. Where the
-  metric states a goal "within *d*", a value matches when it is at most *d* worse than the
-  paper's or better; where the paper's number is to be reproduced (a closed form), when it
-  is within *d* either way. Without a goal, a value matches only when it is at least as good
-  as the paper's (not above it when lower is better, not below it when higher is better).
-  *No paper number* where no paper reports one; the note above the chapter's table, or
-  the numbered note under it, says why. The numbered notes also give the conditions under
-  which the paper measured its number.
+- **metric**: what the labs measured. The unit is stated above the table, or in parentheses
+  after the metric where it is another; an arrow after the unit says which direction is
+  better (↓ lower, ↑ higher), and there is none when neither is.
+- **PyTorch**, **TensorFlow**: the value each framework recorded and, where a paper reports a
+  number, its verdict: *match* or *miss* against the paper's number. Where the metric states
+  a goal "within *d*", a value matches when it is at most *d* worse than the paper's or
+  better; where the paper's number is to be reproduced (a closed form), when it is within *d*
+  either way. Without a goal, a value matches only when it is at least as good as the
+  paper's (not above it when lower is better, not below it when higher is better).
+- **parity**: how far apart the two frameworks are, |PyTorch − TensorFlow|, against the
+  tolerance where one is set: ✓ (parity ok) when the difference is within it, ✗ (parity miss)
+  when it is not; the tests fail on a miss. *No tolerance* where the frameworks are not held
+  to agree. Values are compared as recorded, up to float32 rounding.
+- **paper**: the paper's number and its source, with a numbered note under the table giving
+  the conditions under which the paper measured it. *None* where no paper reports a number;
+  the note above the chapter's table, or the numbered note under it, says why.
 """
+
+
+def show_time(stamp: str) -> str:
+    """'2026-11-23T17:45:07Z' as '23 Nov 2026 17:45:07': no hyphen for a narrow column to
+    break the date at."""
+    try:
+        when = dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return stamp
+    month = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()[when.month - 1]
+    return f"{when.day} {month} {when.year} {when:%H:%M:%S}"
 
 
 def runs_section(labs: list[Path], base: Path) -> str:
@@ -293,7 +329,7 @@ def runs_section(labs: list[Path], base: Path) -> str:
     the stamp tools/execute.py wrote into the notebook."""
     lines = ["## How the stored outputs were made", "",
              "Read from the stamp each lab's full-mode run left in its notebook.", "",
-             "| lab | device | wall time | run on (UTC) | libraries |", "|---|---|---|---|---|"]
+             "| lab | device; wall time; run on (UTC) | libraries |", "|---|---|---|"]
     for lab in labs:
         stamp = json.loads(lab.read_text()).get("metadata", {}).get(STAMP) or {}
         if stamp.get("mode") != "full":
@@ -301,10 +337,10 @@ def runs_section(labs: list[Path], base: Path) -> str:
         seconds = stamp.get("wall_time_s")
         minutes = f"{seconds / 60:,.1f} min" if seconds is not None else "?"
         versions = ", ".join(f"{k} {v}" for k, v in sorted(stamp.get("versions", {}).items()))
-        when = str(stamp.get("executed_at", "?")).replace("T", " ").removesuffix("Z")
+        when = show_time(str(stamp.get("executed_at", "?")))
         name = f"[{lab.stem}]({os.path.relpath(lab, base)})"
-        lines.append("| " + " | ".join(cell(c) for c in [
-            name, stamp.get("device_name", "?"), minutes, when, versions]) + " |")
+        run = f"{stamp.get('device_name', '?')}; {minutes}; {when}"
+        lines.append("| " + " | ".join(cell(c) for c in [name, run, versions]) + " |")
     return "\n".join(lines) + "\n"
 
 
