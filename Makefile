@@ -44,6 +44,7 @@ test: unit nbval
 book: $(STAMP)
 	$(BIN)/python tools/mathjax.py
 	$(BIN)/python tools/figures.py
+	$(BIN)/python tools/figures_fid.py
 	$(BIN)/python tools/scoreboard.py
 	$(BIN)/jupyter-book build . -W -n --keep-going
 

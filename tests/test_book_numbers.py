@@ -22,6 +22,10 @@ QUOTED = {
                                 "large_none_test_sq_err", "large_input_test_sq_err", "large_hidden_test_sq_err",
                                 "large_every_layer_test_sq_err", "masked_none_sq_err", "masked_input_sq_err",
                                 "source_plain_sq_err", "source_dropout_sq_err"],
+    "07_fid": ["fid_real_floor", "fid_gaussian_noise_half", "fid_gaussian_blur_half",
+               "fid_black_rectangles_half", "fid_salt_and_pepper_half", "fid_swirl_half",
+               "fid_elastic_half", "fid_drop_classes_half", "fid_infinity_floor",
+               "random_features_spearman"],
 }
 
 
