@@ -45,6 +45,7 @@ book: $(STAMP)
 	$(BIN)/python tools/mathjax.py
 	$(BIN)/python tools/figures.py
 	$(BIN)/python tools/figures_fid.py
+	$(BIN)/python tools/figures_gan.py
 	$(BIN)/python tools/scoreboard.py
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
