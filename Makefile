@@ -46,6 +46,7 @@ book: $(STAMP)
 	$(BIN)/python tools/figures.py
 	$(BIN)/python tools/figures_fid.py
 	$(BIN)/python tools/figures_gan.py
+	$(BIN)/python tools/figures_modes.py
 	$(BIN)/python tools/scoreboard.py
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
