@@ -44,9 +44,6 @@ test: unit nbval
 book: $(STAMP)
 	$(BIN)/python tools/mathjax.py
 	$(BIN)/python tools/figures.py
-	$(BIN)/python tools/figures_fid.py
-	$(BIN)/python tools/figures_gan.py
-	$(BIN)/python tools/figures_modes.py
 	$(BIN)/python tools/scoreboard.py
 	$(BIN)/jupyter-book build . -W -n --keep-going
 

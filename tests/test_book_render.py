@@ -88,9 +88,7 @@ window.addEventListener('load', () => setTimeout(async () => {
 
 @pytest.fixture(scope="module")
 def built_book() -> Path:
-    for step in (["tools/mathjax.py"], ["tools/figures.py"], ["tools/figures_fid.py"],
-                 ["tools/figures_gan.py"], ["tools/figures_modes.py"],
-                 ["tools/scoreboard.py"]):
+    for step in (["tools/mathjax.py"], ["tools/figures.py"], ["tools/scoreboard.py"]):
         subprocess.run([sys.executable, *step], cwd=ROOT, check=True, capture_output=True)
     result = subprocess.run([str(BIN / "jupyter-book"), "build", ".", "-W", "-n", "--keep-going"],
                             cwd=ROOT, capture_output=True, text=True)

@@ -1,7 +1,9 @@
 """Figures of the theory pages, computed when the book is built (`make book` runs this).
 
 Each function draws one figure from code and data, never from typed-in numbers, and saves it
-under book/figures/, which is not committed.
+under book/figures/, which is not committed. This file holds chapters 1-4; chapters 5, 6 and 7
+have a module each (tools/figures_gan.py, figures_modes.py, figures_fid.py), and `main` here
+draws them all. Sizes and the checks before saving are in tools/figure_style.py.
 """
 from __future__ import annotations
 
@@ -12,9 +14,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.figure  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
-import matplotlib.text  # noqa: E402
 import numpy as np  # noqa: E402
 import scipy.integrate  # noqa: E402
 import scipy.stats  # noqa: E402
@@ -22,30 +22,7 @@ import scipy.stats  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from helpers import load_mnist  # noqa: E402
-
-OUT = ROOT / "book" / "figures"
-
-# A figure is shown scaled to the width of the text column: 676 px in a 1280-px window, 612 px
-# at the narrowest desktop layout. Drawn 6.3 inches wide, a 12-point label then shows at 18 px
-# (16 px at the narrowest), no smaller than the 16-px body text. The images are saved at 200 dpi,
-# 1,260 px wide, so that a click on a figure, which opens the image itself, shows it larger.
-WIDTH = 6.3     # inches
-FONT = 12       # points, the smallest text any figure may use
-DPI = 200
-plt.rcParams.update({"font.size": FONT, "axes.titlesize": FONT, "axes.labelsize": FONT,
-                     "xtick.labelsize": FONT, "ytick.labelsize": FONT, "legend.fontsize": FONT,
-                     "figure.titlesize": FONT})
-
-
-def save(fig: matplotlib.figure.Figure, path: Path) -> None:
-    """Save a figure after checking that it is no wider than the column and has no small text."""
-    assert fig.get_figwidth() <= WIDTH + 1e-9, f"{path.name} is wider than {WIDTH} inches"
-    small = [text.get_text() for text in fig.findobj(matplotlib.text.Text)
-             if text.get_visible() and text.get_text().strip() and text.get_fontsize() < FONT]
-    assert not small, f"{path.name} has text under {FONT} pt: {small}"
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
-
+from tools.figure_style import WIDTH, draw, save  # noqa: E402
 
 @functools.cache
 def mnist64(split: str) -> np.ndarray:
@@ -267,10 +244,9 @@ FIGURES = {"01_dropout_masks.png": dropout_masks, "02_pca_codes.png": pca_codes,
 
 
 def main() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
-    for name, draw in FIGURES.items():
-        draw(OUT / name)
-        print(f"wrote {(OUT / name).relative_to(ROOT)}")
+    from tools import figures_fid, figures_gan, figures_modes
+
+    draw({**FIGURES, **figures_gan.FIGURES, **figures_modes.FIGURES, **figures_fid.FIGURES})
 
 
 if __name__ == "__main__":

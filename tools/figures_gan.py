@@ -9,14 +9,13 @@ quadrature, sampling) before it is saved.
 from __future__ import annotations
 
 import functools
+import sys
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.figure  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
-import matplotlib.text  # noqa: E402
 import numpy as np  # noqa: E402
 import scipy.integrate  # noqa: E402
 import scipy.optimize  # noqa: E402
@@ -24,26 +23,11 @@ import scipy.special  # noqa: E402
 import scipy.stats  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "book" / "figures"
+sys.path.insert(0, str(ROOT))
+from tools.figure_style import STYLE, WIDTH, draw, save  # noqa: E402
 
-WIDTH = 6.3     # inches: the text column, as in tools/figures.py
-FONT = 12       # points, the smallest text any figure may use
-DPI = 200
-STYLE = {"font.size": FONT, "axes.titlesize": FONT, "axes.labelsize": FONT,
-         "xtick.labelsize": FONT, "ytick.labelsize": FONT, "legend.fontsize": FONT,
-         "figure.titlesize": FONT}
 LOG2 = np.log(2.0)
 Z = 4.0         # a Monte-Carlo mean must lie within Z standard errors of its exact value
-
-
-def save(fig: matplotlib.figure.Figure, path: Path) -> None:
-    """Save a figure after checking that it is no wider than the column and has no small text."""
-    assert fig.get_figwidth() <= WIDTH + 1e-9, f"{path.name} is wider than {WIDTH} inches"
-    small = [text.get_text() for text in fig.findobj(matplotlib.text.Text)
-             if text.get_visible() and text.get_text().strip() and text.get_fontsize() < FONT]
-    assert not small, f"{path.name} has text under {FONT} pt: {small}"
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
 
 
 # --- The two generator losses as functions of the discriminator's logit a, D = sigmoid(a) ---
@@ -336,10 +320,7 @@ FIGURES = {"05_gan_gradients.png": generator_gradients,
 
 
 def main() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
-    for name, draw in FIGURES.items():
-        draw(OUT / name)
-        print(f"wrote {(OUT / name).relative_to(ROOT)}")
+    draw(FIGURES)
 
 
 if __name__ == "__main__":

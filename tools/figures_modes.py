@@ -16,39 +16,21 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.figure  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
-import matplotlib.text  # noqa: E402
 import numpy as np  # noqa: E402
 import scipy.stats  # noqa: E402
 from matplotlib.patches import Circle  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from tools.figure_style import FONT, STYLE, WIDTH, draw, save  # noqa: E402
 from helpers.modes import (BENCHMARKS, EVAL_POINTS, HQ_RADIUS, TRUE_HQ_PROBABILITY,  # noqa: E402
                            evaluate, plot_points, sample)
 
-OUT = ROOT / "book" / "figures"
 
-WIDTH = 6.3     # inches: the text column, as in tools/figures.py
-FONT = 12       # points, the smallest text any figure may use
-DPI = 200
-STYLE = {"font.size": FONT, "axes.titlesize": FONT, "axes.labelsize": FONT,
-         "xtick.labelsize": FONT, "ytick.labelsize": FONT, "legend.fontsize": FONT,
-         "figure.titlesize": FONT}
 
 Z = 4.0         # a Monte-Carlo mean must lie within Z standard errors of its exact value
 REPEATS = 2_000  # independent sets of EVAL_POINTS true samples per benchmark
-
-
-def save(fig: matplotlib.figure.Figure, path: Path) -> None:
-    """Save a figure after checking that it is no wider than the column and has no small text."""
-    assert fig.get_figwidth() <= WIDTH + 1e-9, f"{path.name} is wider than {WIDTH} inches"
-    small = [text.get_text() for text in fig.findobj(matplotlib.text.Text)
-             if text.get_visible() and text.get_text().strip() and text.get_fontsize() < FONT]
-    assert not small, f"{path.name} has text under {FONT} pt: {small}"
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -373,10 +355,7 @@ FIGURES = {"06_benchmarks.png": benchmarks, "06_true_scores.png": true_scores,
 
 
 def main() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
-    for name, draw in FIGURES.items():
-        draw(OUT / name)
-        print(f"wrote {(OUT / name).relative_to(ROOT)}")
+    draw(FIGURES)
 
 
 if __name__ == "__main__":
