@@ -50,6 +50,11 @@ class Module:
         """The package that relative imports in this module start from."""
         return self.name if self.is_package else self.name.rpartition(".")[0]
 
+    @property
+    def top_level(self) -> list[ast.stmt]:
+        """The statements an import runs beyond defining functions and classes."""
+        return [s for s in self.tree.body if not isinstance(s, _DEFINITIONS)]
+
 
 def _strip_docstrings(node: ast.AST) -> ast.AST:
     """A copy of ``node`` whose function, class and module bodies lose their docstrings."""
@@ -181,7 +186,6 @@ class Reach:
         self.known = set(modules)
         self.reached_modules: set[str] = set()
         self.reached_definitions: set[tuple[str, str]] = set()
-        self.unresolved: set[str] = set()
 
     # -- what a piece of code uses -------------------------------------------------------------
     def follow(self, nodes: list[ast.AST], scope: Module | None, package: str,
@@ -246,10 +250,9 @@ class Reach:
                 continue
             self.reached_modules.add(module)
             scope = self.modules[module]
-            top = [s for s in scope.tree.body if not isinstance(s, _DEFINITIONS)]
             decorators = [d for s in scope.tree.body if isinstance(s, _DEFINITIONS)
                           for d in s.decorator_list]
-            self.follow(top + decorators, scope, scope.package, scope.bindings)
+            self.follow(scope.top_level + decorators, scope, scope.package, scope.bindings)
 
     def reach_name(self, module: str, name: str) -> None:
         """Reach what ``module.name`` is: a definition, a re-export, a lazy export or a module."""
@@ -272,8 +275,7 @@ class Reach:
             if "__getattr__" in scope.definitions:
                 self.reach_definition(module, "__getattr__")
             self.reach_name(*scope.lazy[name])
-        else:
-            self.unresolved.add(f"{module}.{name}")
+        # anything else is not defined there: the lab would fail on it when run
 
     def reach_definition(self, module: str, name: str) -> None:
         key = (module, name)
@@ -293,18 +295,14 @@ class Reach:
         out = {}
         for name in self.reached_modules:
             module = self.modules[name]
-            top = [s for s in module.tree.body if not isinstance(s, _DEFINITIONS)]
-            out[module.file] = digest([ast.Module(body=top or [ast.Pass()], type_ignores=[])])
+            out[module.file] = digest([ast.Module(body=module.top_level or [ast.Pass()],
+                                                  type_ignores=[])])
         for module_name, name in self.reached_definitions:
             module = self.modules[module_name]
             node = module.definitions[name]
             if isinstance(node, _DEFINITIONS):
                 out[f"{module.file}::{name}"] = digest([node])
         return dict(sorted(out.items()))
-
-    def files(self) -> set[str]:
-        """The files of the reached modules."""
-        return {self.modules[name].file for name in self.reached_modules}
 
 
 def reach_of(code_cells: list[str], package: dict[str, str]) -> Reach:
