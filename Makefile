@@ -13,12 +13,13 @@ QUIET_PIP := sed "/is ignored: it is neither a file nor a directory/d"
 
 NB ?= notebooks
 
-.PHONY: help env test unit nbval book execute stale bench clean
+.PHONY: help env test unit nbval book execute execute-pair stale bench clean
 
 help:
 	@echo "make test     create .venv if missing, run the unit tests and every notebook (fast mode)"
 	@echo "make book     create .venv if missing, build the HTML book into _build/html"
 	@echo "make execute  re-run notebooks in full mode and store their outputs (NB=path to pick)"
+	@echo "make execute-pair NB=\"a.ipynb b.ipynb\"  the same for two labs side by side, one thread each"
 	@echo "make stale    list the labs whose stored outputs are stale, why, and what re-running costs"
 	@echo "make bench    time the helpers training loop against a DataLoader loop"
 
@@ -49,6 +50,14 @@ book: $(STAMP)
 
 execute: $(STAMP)
 	BOOK_MODE=full $(BIN)/python tools/execute.py $(NB)
+
+# Two executors in the background, one core slot each; fails if either fails.
+execute-pair: $(STAMP)
+	@test $(words $(NB)) -eq 2 || { echo 'usage: make execute-pair NB="a.ipynb b.ipynb"'; exit 2; }
+	BOOK_MODE=full $(BIN)/python tools/execute.py --threads 1 $(word 1,$(NB)) & one=$$!; \
+	BOOK_MODE=full $(BIN)/python tools/execute.py --threads 1 $(word 2,$(NB)) & two=$$!; \
+	trap 'kill $$one $$two 2>/dev/null' INT TERM; \
+	status=0; wait $$one || status=$$?; wait $$two || status=$$?; exit $$status
 
 stale: $(STAMP)
 	$(BIN)/python tools/execute.py --stale $(NB)

@@ -1,11 +1,15 @@
 """The labs as files: one shared setup cell, twin headings, and outputs fresh for their code."""
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import nbformat
@@ -16,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 from tools.execute import (KEY, code_hash, collapse_carriage_returns, fingerprint,  # noqa: E402
                            lean, main, report_stale, restamp, sha256_bytes, stale_reasons,
                            version_notes, whole_files)
+from tools.execute import core_slots, execute, kernel_env, parse_threads  # noqa: E402
 from tools.reach import package_sources  # noqa: E402
 from tools.setup_cell import TAG, is_setup_cell, repo_url, setup_cell_source  # noqa: E402
 
@@ -329,6 +334,151 @@ def test_executors_run_one_at_a_time(tmp_path: Path) -> None:
         waited = time.perf_counter() - began
     other.wait(timeout=30)
     assert waited > 1.0, f"the second executor did not wait ({waited:.2f} s)"
+
+
+def free_slots(lock: Path, slots: int = 2) -> int:
+    """How many of the core slot files ``lock``.i no executor holds."""
+    free = 0
+    for i in range(slots):
+        with open(f"{lock}.{i}", "w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                free += 1
+            except BlockingIOError:
+                pass
+    return free
+
+
+class SlotHolder:
+    """An executor's ``core_slots(threads, lock, slots)``, held in a thread until released."""
+
+    def __init__(self, threads: int | None, lock: Path, slots: int = 2) -> None:
+        self.held, self._release = threading.Event(), threading.Event()
+        self._thread = threading.Thread(target=self._hold, args=(threads, lock, slots),
+                                        daemon=True)
+        self._thread.start()
+
+    def _hold(self, threads: int | None, lock: Path, slots: int) -> None:
+        with core_slots(threads, lock, slots):
+            self.held.set()
+            self._release.wait(30)
+
+    def release(self) -> None:
+        self._release.set()
+        self._thread.join(5)
+
+
+def test_two_one_thread_executors_share_two_core_slots(tmp_path: Path) -> None:
+    lock = tmp_path / "execute.lock"
+    first = SlotHolder(1, lock)
+    second = SlotHolder(1, lock)
+    try:
+        assert first.held.wait(5) and second.held.wait(5), "one-slot executors did not coexist"
+        assert free_slots(lock) == 0
+    finally:
+        first.release()
+        second.release()
+    assert free_slots(lock) == 2
+
+
+def test_a_full_executor_excludes_one_slot_executors(tmp_path: Path, capsys,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import tools.execute
+    monkeypatch.setattr(tools.execute, "POLL_S", 0.05)
+    lock = tmp_path / "execute.lock"
+    full = SlotHolder(None, lock)
+    assert full.held.wait(5)
+    one = SlotHolder(1, lock)
+    try:
+        assert not one.held.wait(0.5), "a one-slot executor ran beside a full one"
+        assert "waiting for 1 of the 2 to be free" in capsys.readouterr().out
+        full.release()
+        assert one.held.wait(5)
+        again = SlotHolder(None, lock)  # and the other way round
+        assert not again.held.wait(0.5), "a full executor ran beside a one-slot one"
+        one.release()
+        assert again.held.wait(5)
+        again.release()
+    finally:
+        full.release()
+        one.release()
+    assert free_slots(lock) == 2
+
+
+def test_threads_beyond_the_cores_take_every_slot(tmp_path: Path) -> None:
+    lock = tmp_path / "execute.lock"
+    with core_slots(8, lock, slots=2):
+        assert free_slots(lock) == 0
+
+
+def test_threads_option_is_parsed_and_validated() -> None:
+    assert parse_threads(["--threads", "1", "a.ipynb"]) == (1, ["a.ipynb"])
+    assert parse_threads(["a.ipynb", "--threads=2"]) == (2, ["a.ipynb"])
+    assert parse_threads(["a.ipynb"]) == (None, ["a.ipynb"])
+    for value in ("0", "-1", "two", "1.5", ""):
+        with pytest.raises(SystemExit, match=f"positive whole number, not '{value}'"):
+            main(["--threads", value, "notebooks"])
+    with pytest.raises(SystemExit, match="--threads needs a number"):
+        main(["notebooks", "--threads"])
+    with pytest.raises(SystemExit, match="--threads applies to executing notebooks"):
+        main(["--threads", "1", "--stale"])
+
+
+def test_thread_variables_reach_the_kernel_env() -> None:
+    env = kernel_env(1, {"PATH": "/bin", "OMP_NUM_THREADS": "8"})
+    assert env == {"PATH": "/bin", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                   "OPENBLAS_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1",
+                   "TF_NUM_INTEROP_THREADS": "1"}
+    env = kernel_env(3)
+    assert env["OMP_NUM_THREADS"] == env["TF_NUM_INTRAOP_THREADS"] == "3"
+    assert env["TF_NUM_INTEROP_THREADS"] == "1" and env["PATH"] == os.environ["PATH"]
+
+
+class FakeClient:
+    """A NotebookClient that runs nothing: it records how the kernel would start and answers
+    the probe."""
+    started_with: dict = {}
+
+    def __init__(self, nb, **kwargs) -> None:
+        pass
+
+    @contextlib.contextmanager
+    def setup_kernel(self, **kwargs):
+        FakeClient.started_with = kwargs
+        yield
+
+    def execute(self, **kwargs) -> None:
+        pass
+
+    def execute_cell(self, cell, index) -> None:
+        info = {"helpers": [], "versions": {"python": "3"}, "prefix": sys.prefix,
+                "device": "cpu", "device_name": "Some CPU, 2 cores"}
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=json.dumps(info))]
+
+
+def test_execute_starts_the_kernel_on_the_threads_and_stamps_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import nbclient
+    monkeypatch.setattr(nbclient, "NotebookClient", FakeClient)
+    path = tmp_path / "lab.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), path)
+    execute(path, threads=1)
+    assert FakeClient.started_with["env"]["OMP_NUM_THREADS"] == "1"
+    assert read(path).metadata[KEY]["threads"] == 1
+    execute(path)
+    assert "env" not in FakeClient.started_with, "without --threads the kernel inherits the env"
+    assert "threads" not in read(path).metadata[KEY]
+
+
+def test_runs_table_shows_the_thread_count(tmp_path: Path) -> None:
+    from tools import scoreboard
+    lab = tmp_path / "09_x_pytorch.ipynb"
+    stamp = {"mode": "full", "wall_time_s": 60.0, "device_name": "Some CPU, 2 cores", "threads": 1}
+    lab.write_text(json.dumps({"cells": [], "metadata": {scoreboard.STAMP: stamp}}))
+    assert "Some CPU, 2 cores (1 thread);" in scoreboard.runs_section([lab], tmp_path)
+    stamp["threads"] = 2
+    lab.write_text(json.dumps({"cells": [], "metadata": {scoreboard.STAMP: stamp}}))
+    assert "Some CPU, 2 cores (2 threads);" in scoreboard.runs_section([lab], tmp_path)
 
 
 def test_execute_refuses_fast_mode(monkeypatch: pytest.MonkeyPatch) -> None:

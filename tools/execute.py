@@ -1,13 +1,17 @@
 """Run lab notebooks in full mode, store their outputs, and stamp what produced them.
 
     BOOK_MODE=full python tools/execute.py [notebook or folder ...]   (default: notebooks/)
+    BOOK_MODE=full python tools/execute.py --threads N [...]   each kernel on N threads
     python tools/execute.py --stale [...]     which labs are stale, why, and what a re-run costs
     python tools/execute.py --restamp [...]   rewrite stamps of the old whole-file kind that
                                               are still fresh, without re-running
 
-Labs run one at a time, and two executors never overlap (a lock file under ``_build/``): two
-torch processes side by side on a 2-core machine slow each other down about 30 times, their
-OpenMP threads spinning for each other's cores.
+Labs run one at a time, and executors share the cores through one lock file per core under
+``_build/`` (``execute.lock.0``, ``execute.lock.1``, ...): two torch processes side by side on a
+2-core machine, each with a thread per core, slow each other down about 30 times, their OpenMP
+threads spinning for each other's cores. An executor takes every core unless ``--threads N``
+limits its kernel to N threads (OpenMP, MKL, OpenBLAS and TensorFlow); then it takes N cores,
+so two ``--threads 1`` executors run side by side on 2 cores. The stamp records ``threads``.
 
 The stamp in ``metadata["dropout_to_fid"]`` records a hash of the code cells, a hash of each
 ``helpers`` definition and module the lab reaches (see ``tools/reach.py``), a whole-file hash
@@ -24,6 +28,7 @@ import fcntl
 import hashlib
 import importlib.metadata
 import json
+import os
 import platform
 import sys
 import time
@@ -230,8 +235,21 @@ def lean(nb, where: str = "notebook", root: Path = ROOT) -> None:
                                  f"The cell:\n{cell.source[:300]}")
 
 
-def execute(path: Path) -> float:
-    """Execute ``path`` in place in full mode; return the wall time in seconds."""
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                    "TF_NUM_INTRAOP_THREADS")
+
+
+def kernel_env(threads: int, base: dict[str, str] | None = None) -> dict[str, str]:
+    """``base`` (default: this process's environment) with the thread-count variables that
+    torch, NumPy and TensorFlow read at import set to ``threads``, and one inter-op thread."""
+    env = dict(os.environ if base is None else base)
+    env.update({name: str(threads) for name in THREAD_VARIABLES}, TF_NUM_INTEROP_THREADS="1")
+    return env
+
+
+def execute(path: Path, threads: int | None = None) -> float:
+    """Execute ``path`` in place in full mode, the kernel on ``threads`` threads if given;
+    return the wall time in seconds."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -243,7 +261,7 @@ def execute(path: Path) -> float:
     package = package_sources(ROOT)  # as the run starts: later edits show up as stale
     reached = fingerprint(nb, package)
     began = time.perf_counter()
-    with client.setup_kernel():
+    with client.setup_kernel(**({} if threads is None else {"env": kernel_env(threads)})):
         try:
             client.execute(reset_kc=False, cleanup_kc=False)
         except CellExecutionError as error:  # its message holds the cell and the traceback
@@ -266,7 +284,7 @@ def execute(path: Path) -> float:
                          f"{sys.prefix}; remove the kernel spec shown by `jupyter kernelspec "
                          "list` that shadows it. The file is left unchanged.")
     lean(nb, where=str(path))
-    nb.metadata[KEY] = {
+    stamp = {
         "mode": "full",
         "code_sha256": code_hash(nb),
         "reached": reached,
@@ -280,6 +298,9 @@ def execute(path: Path) -> float:
         "executed_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "platform": platform.platform(terse=True),
     }
+    if threads is not None:
+        stamp["threads"] = threads
+    nb.metadata[KEY] = stamp
     nbformat.write(nb, path)
     return wall
 
@@ -359,26 +380,94 @@ def report_stale(found: list[Path]) -> list[Path]:
     return stale
 
 
-LOCK = ROOT / "_build" / "execute.lock"
+LOCK = ROOT / "_build" / "execute.lock"  # core slot i is the file execute.lock.i
+POLL_S = 1.0
 
 
 @contextlib.contextmanager
-def one_at_a_time(lock: Path = LOCK):
-    """Hold an exclusive lock on ``lock`` for the duration; wait, saying so, if another
-    executor holds it."""
+def core_slots(threads: int | None = None, lock: Path = LOCK, slots: int | None = None):
+    """Hold ``threads`` of the ``slots`` core slots (default: one per core), each an exclusive
+    lock on the file ``lock``.i, for the duration; all of them when ``threads`` is None or not
+    below ``slots``. Waits, saying so, until enough are free.
+
+    Every slot is taken in order, blocking; a part is taken only all at once, polling, so two
+    executors never each hold a slot the other waits for."""
+    slots = slots or os.cpu_count() or 1
+    wanted = slots if threads is None else min(threads, slots)
     lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print(f"another tools/execute.py holds {lock}; waiting for it "
-                  "(labs run one at a time)", flush=True)
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
+    with contextlib.ExitStack() as held:
+        handles = [held.enter_context(open(f"{lock}.{i}", "w")) for i in range(slots)]
+        said = False
+
+        def say() -> None:
+            nonlocal said
+            if not said:
+                print(f"other tools/execute.py runs hold core slots {lock}.*; waiting for "
+                      f"{wanted} of the {slots} to be free", flush=True)
+                said = True
+
+        if wanted == slots:
+            for handle in handles:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    say()
+                    fcntl.flock(handle, fcntl.LOCK_EX)
+        else:
+            while True:
+                taken = []
+                for handle in handles:
+                    try:
+                        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        continue
+                    taken.append(handle)
+                    if len(taken) == wanted:
+                        break
+                if len(taken) == wanted:
+                    break
+                for handle in taken:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+                say()
+                time.sleep(POLL_S)
+        yield  # closing the files releases the locks
+
+
+def one_at_a_time(lock: Path = LOCK, slots: int | None = None):
+    """Hold every core slot: no other executor runs beside this one."""
+    return core_slots(None, lock, slots)
+
+
+def parse_threads(arguments: list[str]) -> tuple[int | None, list[str]]:
+    """``--threads N`` (or ``--threads=N``) taken out of ``arguments``: (N or None, the rest).
+    Raises ``SystemExit`` unless N is a positive whole number."""
+    threads, rest, i = None, [], 0
+    while i < len(arguments):
+        argument = arguments[i]
+        if argument == "--threads" or argument.startswith("--threads="):
+            if argument == "--threads":
+                if i + 1 == len(arguments):
+                    raise SystemExit("--threads needs a number: --threads N")
+                value, i = arguments[i + 1], i + 2
+            else:
+                value, i = argument.split("=", 1)[1], i + 1
+            try:
+                threads = int(value)
+            except ValueError:
+                threads = 0
+            if threads < 1:
+                raise SystemExit(f"--threads takes a positive whole number, not {value!r}")
+        else:
+            rest.append(argument)
+            i += 1
+    return threads, rest
 
 
 def main(arguments: list[str]) -> None:
     """Execute every target notebook in full mode, printing each one's wall time."""
+    threads, arguments = parse_threads(arguments)
+    if threads is not None and arguments[:1] in (["--stale"], ["--restamp"]):
+        raise SystemExit(f"--threads applies to executing notebooks, not to {arguments[0]}")
     if arguments[:1] == ["--stale"]:
         report_stale(targets(arguments[1:]))
         return
@@ -390,10 +479,10 @@ def main(arguments: list[str]) -> None:
     found = targets(arguments)
     if not found:
         raise SystemExit(f"no notebooks in {' '.join(arguments) or ROOT / 'notebooks'}")
-    with one_at_a_time():
+    with core_slots(threads):
         for path in found:
             print(f"executing {path} ...", flush=True)
-            wall = execute(path)
+            wall = execute(path, threads)
             print(f"{path}: {wall:.1f} s", flush=True)
 
 

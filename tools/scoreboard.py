@@ -339,7 +339,10 @@ def runs_section(labs: list[Path], base: Path) -> str:
         versions = ", ".join(f"{k} {v}" for k, v in sorted(stamp.get("versions", {}).items()))
         when = show_time(str(stamp.get("executed_at", "?")))
         name = f"[{lab.stem}]({os.path.relpath(lab, base)})"
-        run = f"{stamp.get('device_name', '?')}; {minutes}; {when}"
+        device = stamp.get("device_name", "?")
+        if stamp.get("threads"):  # the kernel was limited: tools/execute.py --threads N
+            device += f" ({stamp['threads']} thread{'s' if stamp['threads'] != 1 else ''})"
+        run = f"{device}; {minutes}; {when}"
         lines.append("| " + " | ".join(cell(c) for c in [name, run, versions]) + " |")
     return "\n".join(lines) + "\n"
 
