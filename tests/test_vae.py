@@ -1,0 +1,108 @@
+import math
+
+import numpy as np
+import pytest
+import scipy.special
+import scipy.stats
+import torch
+
+from helpers.vae import active_units, iw_bound, log_mean_exp, prior_grid
+
+
+def test_log_mean_exp_matches_scipy():
+    a = np.random.default_rng(0).normal(scale=30, size=(7, 5))
+    expected = scipy.special.logsumexp(a, axis=0) - math.log(7)
+    assert np.allclose(log_mean_exp(a, axis=0), expected, rtol=0, atol=1e-12)
+    assert np.allclose(log_mean_exp(a, axis=1), scipy.special.logsumexp(a, axis=1) - math.log(5))
+
+
+def test_log_mean_exp_survives_weights_that_underflow():
+    a = np.array([-800.0, -801.0, -np.inf])  # exp() of each is 0 in float64
+    assert log_mean_exp(a) == pytest.approx(-800 + math.log((1 + math.exp(-1)) / 3), abs=1e-12)
+    assert log_mean_exp(np.array([-np.inf, -np.inf])) == -np.inf
+
+
+def test_log_mean_exp_takes_tensors_and_rejects_nan():
+    a = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
+    assert np.allclose(log_mean_exp(a), scipy.special.logsumexp(a.numpy(), axis=0) - math.log(2))
+    with pytest.raises(ValueError, match="NaN"):
+        log_mean_exp(np.array([0.0, np.nan]))
+    with pytest.raises(ValueError, match="at least one"):
+        log_mean_exp(np.zeros((0, 3)))
+
+
+def gaussian_model(x, c, rng):
+    """Log-weights of a model whose marginal is known: z ~ N(0, 1), x | z ~ N(z, 1), so
+    p(x) = N(x; 0, 2); proposal q(z | x) = N(x / 2, 1), wider than the posterior N(x/2, 1/2)."""
+    x = x[:, 0]
+    z = x / 2 + rng.normal(size=(c, len(x)))
+    log_joint = scipy.stats.norm.logpdf(z) + scipy.stats.norm.logpdf(x, loc=z)
+    return log_joint - scipy.stats.norm.logpdf(z, loc=x / 2)
+
+
+def test_iw_bound_approaches_the_exact_log_likelihood_from_below():
+    x = np.linspace(-2, 2, 200)[:, None]
+    exact = scipy.stats.norm.logpdf(x[:, 0], scale=math.sqrt(2))
+    rng = np.random.default_rng(0)
+    one = iw_bound(lambda b, c: gaussian_model(b, c, rng), x, 1, progress=False)
+    many = iw_bound(lambda b, c: gaussian_model(b, c, rng), x, 20_000, max_samples=3_000,
+                    progress=False)
+    # The ELBO is log p(x) - KL(q || posterior), the same for every x here
+    gap = 0.5 * (1 / 0.5 - 1 - math.log(2))  # KL(N(m, 1) || N(m, 1/2))
+    assert np.mean(one) < np.mean(many)
+    assert abs(np.mean(exact - one) - gap) < 0.2        # 200 single draws, SE 0.05
+    # L_k -> log p(x): per image the standard error here is 0.003 nats, over 200 images 0.0002
+    assert np.all(np.abs(many - exact) < 0.015)
+    assert abs(np.mean(many - exact)) < 1e-3
+
+
+def test_iw_bound_combines_chunks_exactly():
+    x = np.arange(5.0)[:, None]
+    table = np.random.default_rng(1).normal(size=(12, 5))  # fixed weights, read in order
+    position = {"i": 0}
+
+    def read(batch, c):
+        rows = table[position["i"]:position["i"] + c, batch[:, 0].astype(int)]
+        position["i"] = (position["i"] + c) % 12
+        return rows
+
+    chunked = iw_bound(read, x, 12, max_samples=5, progress=False)  # chunks of 5, 5, 2
+    expected = scipy.special.logsumexp(table, axis=0) - math.log(12)
+    assert np.allclose(chunked, expected, atol=1e-12)
+
+
+def test_iw_bound_rejects_bad_input():
+    x = np.zeros((3, 2))
+    with pytest.raises(ValueError, match="k must be"):
+        iw_bound(lambda b, c: np.zeros((c, len(b))), x, 0)
+    with pytest.raises(ValueError, match="shape"):
+        iw_bound(lambda b, c: np.zeros((len(b), c)), x, 4, progress=False)
+    with pytest.raises(ValueError, match="NaN"):
+        iw_bound(lambda b, c: np.full((c, len(b)), np.nan), x, 2, progress=False)
+    with pytest.raises(ValueError, match="non-empty"):
+        iw_bound(lambda b, c: np.zeros((c, len(b))), np.zeros((0, 2)), 2)
+
+
+def test_active_units_counts_units_whose_mean_varies():
+    rng = np.random.default_rng(0)
+    means = np.concatenate([rng.normal(size=(500, 3)), 0.05 * rng.normal(size=(500, 2))], axis=1)
+    count, variances = active_units(means)
+    assert count == 3
+    assert np.allclose(variances, np.var(means, axis=0))
+    assert active_units(torch.from_numpy(means), threshold=1e-4)[0] == 5
+    with pytest.raises(ValueError, match="shape"):
+        active_units(np.zeros(5))
+    with pytest.raises(ValueError, match="NaN"):
+        active_units(np.full((3, 2), np.nan))
+
+
+def test_prior_grid_is_quantiles_laid_out_like_a_plot():
+    grid = prior_grid(3, low=0.1, high=0.9)
+    q = scipy.stats.norm.ppf([0.1, 0.5, 0.9])
+    assert grid.shape == (9, 2) and grid.dtype == np.float32
+    assert np.allclose(grid[:3, 0], q, atol=1e-6)           # first row: z1 left to right
+    assert np.allclose(grid[::3, 1], q[::-1], atol=1e-6)    # first column: z2 top to bottom
+    with pytest.raises(ValueError):
+        prior_grid(0)
+    with pytest.raises(ValueError):
+        prior_grid(4, low=0.5, high=0.5)
