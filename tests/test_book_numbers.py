@@ -2,19 +2,33 @@
 
 A decimal number in the prose of book/NN_*.md (math included, code left out) that equals, at
 the precision it is printed with, a value in results/NN_*.json for either framework is a
-recorded result typed by hand, and goes stale when a re-run changes it. Such a number must be
-written as {measured}`chapter/metric` (book/_ext/measured.py). That every such reference
-resolves is checked by tests/test_measured.py.
+recorded result typed by hand, and goes stale when a re-run changes it. The values of a
+chapter's supplementary files, results/NN_*.<name>.json written by a script in experiments/,
+count too. Such a number must be written as {measured}`chapter/metric` (book/_ext/measured.py).
+That every such reference resolves is checked by tests/test_measured.py.
 """
+import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import recorded_results
 from helpers.results import FRAMEWORKS, results_dir
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tools.scoreboard import load_recorded  # noqa: E402  the one reader of every results file
+
+
+def recorded_results(chapter: str) -> dict:
+    """The chapter's recorded results, its supplementary files merged in; skips the calling
+    test when none are recorded yet."""
+    results = load_recorded(results_dir()).get(chapter)
+    if not results:
+        pytest.skip(f"{chapter} has no recorded full-mode results yet")
+    return results
+
 
 # Typed numbers that may equal a recorded value, (page, number) -> the metric they equal: a
 # coincidence, or a recorded result inside math, where the role cannot go.
@@ -68,7 +82,7 @@ def typed_results(markdown: str, results: dict) -> list[tuple[str, str, str]]:
 
 
 CHAPTERS = sorted(page.stem for page in (ROOT / "book").glob("[0-9][0-9]_*.md")
-                  if (results_dir() / f"{page.stem}.json").exists())
+                  if page.stem in load_recorded(results_dir()))
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
@@ -79,7 +93,8 @@ def test_theory_page_types_no_recorded_result(chapter):
              for number, metric, framework in typed_results(page, results)
              if (chapter, number) not in ALLOWED]
     assert not typed, (f"book/{chapter}.md types recorded results; write them as "
-                       f"{{measured}}`{chapter}/metric`: " + ", ".join(typed))
+                       f"{{measured}}`{chapter}/metric` (`{chapter}.<name>/metric` for those "
+                       f"of results/{chapter}.<name>.json): " + ", ".join(typed))
 
 
 @pytest.mark.parametrize("chapter, number", sorted(ALLOWED))
@@ -90,6 +105,17 @@ def test_allowed_numbers_are_still_coincidences(chapter, number):
     metrics = {metric for n, metric, _ in typed_results(page, results) if n == number}
     assert ALLOWED[chapter, number] in metrics, (
         f"ALLOWED[{chapter!r}, {number!r}] no longer matches a number on book/{chapter}.md")
+
+
+def test_supplementary_results_are_checked():
+    """Every value of a results/NN_*.<name>.json is among those the page is checked against."""
+    supplementary = [p for p in results_dir().glob("[0-9][0-9]_*.*.json")]
+    for path in supplementary:
+        chapter = path.name.split(".")[0]
+        merged = recorded_results(chapter)
+        for framework, values in json.loads(path.read_text()).items():
+            if framework in FRAMEWORKS:
+                assert values.items() <= merged[framework].items(), (path.name, framework)
 
 
 def test_matcher_on_constructed_text():

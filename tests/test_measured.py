@@ -27,6 +27,20 @@ def test_both_frameworks_one_framework_and_decimals(results):
     assert render(" 09_x/nll/tensorflow:1 ", results) == "1,234.5"
 
 
+def test_a_scripts_results_file_is_its_own_chapter_name(results):
+    """results/09_x.long.json (a script in experiments/, PyTorch only, with its raw records
+    under "runs") is read as chapter 09_x.long."""
+    (results / "09_x.long.json").write_text(json.dumps(
+        {"torch": {"long_nll": 88.1686, "long_epochs": 1727.0},
+         "runs": {"vae": {"evaluations": [{"nll": 88.1686}]}}}))
+    assert render("09_x.long/long_nll/torch", results) == "88.17"
+    assert render("09_x.long/long_epochs/torch:0", results) == "1,727"
+    with pytest.raises(MeasuredError, match="records no 'long_nll' for tensorflow"):
+        render("09_x.long/long_nll", results)
+    with pytest.raises(MeasuredError, match="framework must be one of"):
+        render("09_x.long/vae/runs", results)
+
+
 @pytest.mark.parametrize("reference, message", [
     ("09_x", "expected chapter/metric"),
     ("08_missing/nll", "no results/08_missing.json"),

@@ -1,13 +1,15 @@
 """Figures of the theory pages, computed when the book is built (`make book` runs this).
 
 Each function draws one figure from code and data, never from typed-in numbers, and saves it
-under book/figures/, which is not committed. This file holds chapters 1-4; chapters 5, 6 and 7
+under book/figures/, which is not committed; chapter 4's long-run figure reads the recorded
+results and the paper numbers from results/. This file holds chapters 1-4; chapters 5, 6 and 7
 have a module each (tools/figures_gan.py, figures_modes.py, figures_fid.py), and `main` here
 draws them all. Sizes and the checks before saving are in tools/figure_style.py.
 """
 from __future__ import annotations
 
 import functools
+import json
 import sys
 from pathlib import Path
 
@@ -238,9 +240,55 @@ def vae_estimators(path: Path) -> None:
     save(fig, path)
 
 
+def vae_long_run(path: Path) -> None:
+    """Test NLL of the long GPU runs (experiments/vae_long.py) after each stage of Burda et
+    al.'s schedule, beside the 50-epoch labs and the paper's numbers."""
+    results = ROOT / "results"
+    runs = json.loads((results / "04_vae.long.json").read_text())["runs"]
+    lab = json.loads((results / "04_vae.json").read_text())["torch"]
+    specs = json.loads((results / "scoreboard.json").read_text())["chapters"]["04_vae"]["metrics"]
+    names = {"vae": "VAE (ELBO)", "iwae": "IWAE ($L_5$)"}
+    fig, ax = plt.subplots(figsize=(WIDTH, 5.4), layout="constrained")
+    for i, objective in enumerate(("vae", "iwae")):
+        evaluations = runs[objective]["evaluations"]
+        epochs = np.array([e["epoch"] for e in evaluations])
+        nll = np.array([e["nll"] for e in evaluations])
+        se = np.array([e["nll_se"] for e in evaluations])
+        ax.fill_between(epochs, nll - se, nll + se, color=f"C{i}", alpha=0.25, linewidth=0)
+        ax.plot(epochs, nll, color=f"C{i}", marker="o", markersize=4,
+                label=f"{names[objective]}, GPU run, {epochs[-1]:,} epochs")
+        ax.plot([50], [lab[f"{objective}_test_nll"]], color=f"C{i}", linestyle="none",
+                marker="s", markersize=7, markerfacecolor="white", markeredgewidth=1.5)
+        paper = specs[f"long_{objective}_nll"]["paper"]
+        ax.axhline(paper["value"], color=f"C{i}", linestyle="--", linewidth=1)
+        ax.annotate(f"Burda et al., {names[objective].split()[0]}: {paper['value']:.2f}",
+                    (0, paper["value"]), xycoords=("axes fraction", "data"),
+                    xytext=(4, -3 if objective == "iwae" else 3), textcoords="offset points",
+                    va="top" if objective == "iwae" else "bottom", color=f"C{i}")
+    spec = specs["long_vae_nll"]
+    goal = spec["paper"]["value"] + spec["goal"]["within"]
+    ax.axhline(goal, color="0.2", linestyle=":", linewidth=1.2, label=f"goal, {goal:.0f} nats")
+    ax.plot([], [], color="0.3", linestyle="none", marker="s", markersize=7,
+            markerfacecolor="white", markeredgewidth=1.5, label="the labs, 50 epochs on a CPU")
+    schedule = sum(3 ** i for i in range(8))  # Burda et al.: 8 stages of 3**i epochs
+    ax.axvline(schedule, color="0.6", linewidth=1)
+    ax.annotate(f"{schedule:,} epochs:\nthe paper's run", (schedule, 1),
+                xycoords=("data", "axes fraction"), xytext=(-4, -4), textcoords="offset points",
+                ha="right", va="top", color="0.4")
+    ax.set_xscale("log")
+    ax.set_xlim(10, schedule * 1.25)
+    ax.set_xticks([10, 30, 100, 300, 1000, 3000], ["10", "30", "100", "300", "1,000", "3,000"])
+    ax.set_ylim(84, 106)
+    ax.set_yticks(np.arange(84, 107, 2))
+    ax.set_xlabel("epochs (log scale)")
+    ax.set_ylabel("test NLL by $L_{5000}$, nats")
+    ax.legend(loc="upper right", bbox_to_anchor=(1, 0.86), frameon=False)
+    save(fig, path)
+
+
 FIGURES = {"01_dropout_masks.png": dropout_masks, "02_pca_codes.png": pca_codes,
            "03_dropout_penalty.png": dropout_penalty, "04_elbo.png": vae_elbo,
-           "04_estimators.png": vae_estimators}
+           "04_estimators.png": vae_estimators, "04_long_run.png": vae_long_run}
 
 
 def main() -> None:
