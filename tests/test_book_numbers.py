@@ -5,6 +5,9 @@ the precision it is printed with, a value in results/NN_*.json for either framew
 recorded result typed by hand, and goes stale when a re-run changes it. The values of a
 chapter's supplementary files, results/NN_*.<name>.json written by a script in experiments/,
 count too. Such a number must be written as {measured}`chapter/metric` (book/_ext/measured.py).
+A number with one significant digit (0.5, 0.02, 0.3) is not taken for a result: the pages use
+such numbers for rates, thresholds and the data's parameters, and the role prints every
+result with at least two.
 That every such reference resolves is checked by tests/test_measured.py.
 """
 import json
@@ -33,16 +36,8 @@ def recorded_results(chapter: str) -> dict:
 # Typed numbers that may equal a recorded value, (page, number) -> the metric they equal: a
 # coincidence, or a recorded result inside math, where the role cannot go.
 ALLOWED = {
-    # the dropout rate 0.2 on inputs, a hyperparameter (and the sweep's best rate, inside $p = 0.2$)
-    ("01_dropout", "0.2"): "best_sweep_rate",
-    # the 0.1-point margin of a verdict, and the posts' range of rates 0.1-0.5
-    ("01_dropout", "0.1"): "mc_entropy_test",
-    # SGD's momentum
-    ("01_dropout", "0.9"): "mc_entropy_rotated",
     # Hinton and Salakhutdinov's (2006) PCA error, which the lab's PCA reproduces
     ("02_autoencoders", "13.87"): "pca_sq_err_k30",
-    # the sweep's best rate, inside $p = 0.1$, where the role cannot go
-    ("03_autoencoders_dropout", "0.1"): "best_sweep_rate",
 }
 
 NUMBER = re.compile(r"(?<![\w.])(?:\d{1,3}(?:,\d{3})+|\d+)\.\d+(?!\w|\.\d)")
@@ -73,6 +68,8 @@ def typed_results(markdown: str, results: dict) -> list[tuple[str, str, str]]:
     """(number, metric, framework) for each typed number equal to a recorded value."""
     found = []
     for number in NUMBER.findall(prose(markdown)):
+        if len(re.sub(r"\D", "", number).lstrip("0")) < 2:  # 0.5, 0.02: a rate or a threshold
+            continue
         decimals = len(number.split(".")[1])
         for framework in FRAMEWORKS:
             for metric, value in results.get(framework, {}).items():
@@ -122,7 +119,7 @@ def test_matcher_on_constructed_text():
     results = {"torch": {"err": 1.2345, "nll": 1234.567, "rate": 0.2},
                "tensorflow": {"err": 1.3, "nll": 1234.5, "rate": 0.2}}
     text = "\n".join([
-        "Test error 1.23 / 1.30%, nll 1,234.57, rate $p = 0.2$.",  # 1.23, 1.30, 1,234.57, 0.2
+        "Test error 1.23 / 1.30%, nll 1,234.57, rate $p = 0.2$.",  # 0.2: one significant digit
         "Not results: 1.4 and 1.236, 2.3, v1.23.4, x1.23, 1234.8, 3.14, 1.3x.",
         "Inserted: {measured}`09_x/err` and `code 1.23`.",
         "```python",
@@ -138,5 +135,5 @@ def test_matcher_on_constructed_text():
     ])
     assert [(n, m, f) for n, m, f in typed_results(text, results)] == [
         ("1.23", "err", "torch"), ("1.30", "err", "tensorflow"), ("1,234.57", "nll", "torch"),
-        ("0.2", "rate", "torch"), ("0.2", "rate", "tensorflow"), ("1,234.50", "nll", "tensorflow"),
+        ("1,234.50", "nll", "tensorflow"),
         ("0.20", "rate", "torch"), ("0.20", "rate", "tensorflow")]
