@@ -1,11 +1,19 @@
 """Shared by the tests that read the results the labs' full-mode runs recorded."""
+import sys
+from pathlib import Path
+
 import pytest
 
-from helpers.results import load_results, results_dir
+from helpers.results import results_dir
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tools.scoreboard import load_recorded  # noqa: E402  the one reader of every results file
 
 
 def recorded_results(chapter: str) -> dict:
-    """The chapter's recorded results; skips the calling test when none are recorded yet."""
-    if not (results_dir() / f"{chapter}.json").exists():
+    """The chapter's recorded results, its supplementary files (results/NN_*.<name>.json)
+    merged in; skips the calling test when none are recorded yet."""
+    results = load_recorded(results_dir()).get(chapter)
+    if not results:
         pytest.skip(f"{chapter} has no recorded full-mode results yet")
-    return load_results(chapter)
+    return results

@@ -17,20 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from conftest import recorded_results
 from helpers.results import FRAMEWORKS, results_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tools.scoreboard import load_recorded  # noqa: E402  the one reader of every results file
-
-
-def recorded_results(chapter: str) -> dict:
-    """The chapter's recorded results, its supplementary files merged in; skips the calling
-    test when none are recorded yet."""
-    results = load_recorded(results_dir()).get(chapter)
-    if not results:
-        pytest.skip(f"{chapter} has no recorded full-mode results yet")
-    return results
+from tools.scoreboard import load_recorded  # noqa: E402
 
 
 # Typed numbers that may equal a recorded value, (page, number) -> the metric they equal: a
@@ -106,8 +98,7 @@ def test_allowed_numbers_are_still_coincidences(chapter, number):
 
 def test_supplementary_results_are_checked():
     """Every value of a results/NN_*.<name>.json is among those the page is checked against."""
-    supplementary = [p for p in results_dir().glob("[0-9][0-9]_*.*.json")]
-    for path in supplementary:
+    for path in results_dir().glob("[0-9][0-9]_*.*.json"):
         chapter = path.name.split(".")[0]
         merged = recorded_results(chapter)
         for framework, values in json.loads(path.read_text()).items():
