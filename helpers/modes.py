@@ -46,8 +46,9 @@ TRUE_HQ_PROBABILITY = 1.0 - math.exp(-HQ_RADIUS ** 2 / 2)  # ≈ 0.98889, the χ
 EVAL_POINTS = 2_500  # points generated per evaluation, as in VEEGAN and PacGAN
 METRICS = ("modes", "high_quality_pct", "reverse_kl")
 
-__all__ = ["BENCHMARKS", "Benchmark", "EVAL_POINTS", "HQ_RADIUS", "METRICS", "ModeReport",
-           "TRUE_HQ_PROBABILITY", "evaluate", "plot_points", "sample", "summarise"]
+__all__ = ["BENCHMARKS", "Benchmark", "EVAL_POINTS", "HQ_RADIUS", "METRICS", "ModeReport", "StackRun",
+           "TRUE_HQ_PROBABILITY", "evaluate", "init_stack", "load_points", "plot_points", "sample",
+           "save_points", "summarise", "train"]
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: == on array fields would be ambiguous
@@ -240,3 +241,178 @@ def plot_points(points, benchmark: Benchmark | str, ax=None, title: str | None =
     ax.set_aspect("equal")
     ax.set_title(title if title is not None else benchmark.name)
     return ax.figure
+
+
+# -- several seeds as one stacked network -------------------------------------------------------
+def init_stack(sizes: Sequence[int], seeds: Sequence[int], salt: int = 0) -> list[np.ndarray]:
+    """Initial weights of one MLP per seed, stacked along a leading seed axis.
+
+    ``sizes``: layer widths, input first (``[16, 128, 128, 2]``: three linear layers).
+    Returns ``[W1, b1, W2, b2, ...]`` as float32 arrays, ``W`` of shape (S, d_in, d_out) and
+    ``b`` of shape (S, 1, d_out), with S = ``len(seeds)``. Every ``W`` is drawn uniformly from
+    ±1/√d_in (PyTorch's default for ``nn.Linear``) and every ``b`` is 0. Member s depends
+    only on ``seeds[s]`` and ``salt`` (use a different salt for each network of one seed), so a
+    PyTorch lab and a TensorFlow lab start from the same weights.
+    """
+    sizes = [int(n) for n in sizes]
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ValueError(f"sizes must list at least two positive widths, got {sizes}")
+    seeds = [int(s) for s in seeds]
+    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        raise ValueError(f"seeds must be distinct non-negative ints, got {seeds}")
+    rngs = [np.random.default_rng([seed, salt]) for seed in seeds]
+    params = []
+    for d_in, d_out in zip(sizes[:-1], sizes[1:]):
+        bound = 1.0 / math.sqrt(d_in)
+        params.append(np.stack([r.uniform(-bound, bound, (d_in, d_out)) for r in rngs])
+                      .astype(np.float32))
+        params.append(np.zeros((len(seeds), 1, d_out), dtype=np.float32))
+    return params
+
+
+@dataclass
+class StackRun:
+    """What :func:`train` recorded: per-step metrics, snapshots and their scores.
+
+    ``history[name]``: (steps, S) float array of a metric the step returned. ``snapshots``:
+    ``(step, points (S, n, 2))`` pairs. ``reports[i][s]``: the :class:`ModeReport` of seed s at
+    snapshot i. ``seconds``: wall time of the training steps, without the snapshots.
+    """
+
+    benchmark: str
+    history: dict[str, np.ndarray]
+    snapshots: list[tuple[int, np.ndarray]]
+    reports: list[list[ModeReport]]
+    seconds: float
+
+    @property
+    def final(self) -> list[ModeReport]:
+        """The reports of the last snapshot, one per seed."""
+        return self.reports[-1]
+
+    def mode_counts(self) -> np.ndarray:
+        """(snapshots, S) int: modes captured by each seed at each snapshot."""
+        return np.array([[r.modes for r in row] for row in self.reports])
+
+
+def _per_seed(value, name: str) -> np.ndarray:
+    if hasattr(value, "detach"):
+        value = value.detach().cpu()
+    array = np.asarray(value, dtype=np.float64).reshape(-1)
+    if not np.all(np.isfinite(array)):
+        raise FloatingPointError(f"the step returned a non-finite {name}: {array}; the GAN "
+                                 "diverged (lower the learning rate)")
+    return array
+
+
+def train(step, steps: int, *, snapshot, benchmark: Benchmark | str, every: int | None = None,
+          desc: str = "training", progress: bool = True) -> StackRun:
+    """Run ``step(i)`` for i = 0 .. steps-1 and score ``snapshot()`` along the way.
+
+    ``step(i)`` trains every seed once and returns a dict of named metrics, each a scalar or
+    one value per seed (arrays or tensors). ``snapshot()`` returns the generators' points,
+    (S, n, 2), scored on ``benchmark`` per seed; it is called every ``every`` steps (default:
+    only at the end) and always after the last step. A non-finite metric stops the run with a
+    ``FloatingPointError`` that names it.
+    """
+    import time
+
+    from .progress import progress_bar
+
+    bench = _benchmark(benchmark)
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps must be a positive int, got {steps!r}")
+    if every is not None and (isinstance(every, bool) or not isinstance(every, (int, np.integer))
+                              or every < 1):
+        raise ValueError(f"every must be a positive int or None, got {every!r}")
+    history: dict[str, list[np.ndarray]] = {}
+    snapshots, reports, seconds = [], [], 0.0
+
+    def take(i: int) -> None:
+        points = snapshot()
+        if hasattr(points, "detach"):
+            points = points.detach().cpu()
+        points = np.asarray(points, dtype=np.float32)
+        if points.ndim != 3 or points.shape[2] != 2:
+            raise ValueError(f"snapshot() must return points of shape (S, n, 2), got {points.shape}")
+        snapshots.append((i, points))
+        reports.append([evaluate(p, bench) for p in points])
+
+    with progress_bar(int(steps), desc, disable=not progress) as bar:
+        for i in range(int(steps)):
+            start = time.perf_counter()
+            metrics = step(i)
+            values = {name: _per_seed(value, name) for name, value in metrics.items()}
+            seconds += time.perf_counter() - start
+            for name, value in values.items():
+                history.setdefault(name, []).append(value)
+            if (every and (i + 1) % every == 0) or i + 1 == steps:
+                if not snapshots or snapshots[-1][0] != i + 1:
+                    take(i + 1)
+            bar.update(1)
+    return StackRun(benchmark=bench.name, history={k: np.stack(v) for k, v in history.items()},
+                    snapshots=snapshots, reports=reports, seconds=seconds)
+
+
+# -- storing the final points ------------------------------------------------------------------
+def save_points(path, points: dict[tuple[str, str], np.ndarray], **meta) -> "Path":
+    """Write generated points to a compressed ``.npz`` that anyone can re-score.
+
+    ``points[(benchmark, method)]``: (S, n, 2), one row of points per seed. The file holds
+    ``"<benchmark>/<method>"`` arrays (float32), each benchmark's ``"<benchmark>/means"`` and
+    ``"<benchmark>/sigma"``, and ``meta`` (JSON-serialisable keyword arguments) as one JSON
+    string, so that it loads without pickle. Returns the path.
+    """
+    import json
+    from pathlib import Path
+
+    arrays = {}
+    for key, value in points.items():
+        if not (isinstance(key, tuple) and len(key) == 2 and all(isinstance(k, str) for k in key)):
+            raise ValueError(f"keys must be (benchmark, method) pairs of str, got {key!r}")
+        name, method = key
+        bench = _benchmark(name)
+        if "/" in method or not method:
+            raise ValueError(f"method must be a non-empty name without '/', got {method!r}")
+        array = np.asarray(value.detach().cpu() if hasattr(value, "detach") else value)
+        if array.ndim != 3 or array.shape[2] != 2 or not np.all(np.isfinite(array)):
+            raise ValueError(f"{key}: points must be finite, of shape (S, n, 2), got {array.shape}")
+        arrays[f"{name}/{method}"] = array.astype(np.float32)
+        arrays[f"{name}/means"] = bench.means.astype(np.float64)
+        arrays[f"{name}/sigma"] = np.array(bench.sigma)
+    if not arrays:
+        raise ValueError("no points to save")
+    try:
+        text = json.dumps(meta, allow_nan=False, sort_keys=True)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"meta must be JSON-serialisable: {error}") from error
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as file:  # a file object: NumPy would append ".npz" to a name
+        np.savez_compressed(file, meta=np.array([text]), **arrays)
+    return path
+
+
+def load_points(path) -> tuple[dict[tuple[str, str], np.ndarray], dict[str, Benchmark], dict]:
+    """Read a file of :func:`save_points`, without pickle.
+
+    Returns ``(points, benchmarks, meta)``: ``points[(benchmark, method)]`` (S, n, 2) float32,
+    the benchmarks rebuilt from the stored means and σ (so a reader's evaluator needs nothing
+    else), and the metadata.
+    """
+    import json
+
+    points, benchmarks = {}, {}
+    with np.load(path, allow_pickle=False) as npz:
+        files = set(npz.files)
+        if "meta" not in files:
+            raise ValueError(f"{path} is not a file of save_points: no meta")
+        meta = json.loads(str(npz["meta"][0]))
+        for key in sorted(files - {"meta"}):
+            name, _, method = key.partition("/")
+            if method in ("means", "sigma"):
+                continue
+            points[(name, method)] = npz[key]
+            if name not in benchmarks:
+                benchmarks[name] = Benchmark(name, npz[f"{name}/means"], float(npz[f"{name}/sigma"]))
+    return points, benchmarks, meta

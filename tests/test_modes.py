@@ -360,3 +360,122 @@ def test_plot_points_into_a_given_axes():
     out = plot_points(np.zeros((5, 2)), "ring", ax=right)
     assert out is fig and len(right.collections[0].get_offsets()) == 5
     assert not left.collections and right.get_title() == "ring"
+
+
+# -- init_stack ---------------------------------------------------------------------------------
+def test_init_stack_shapes_bounds_and_seed_independence():
+    params = modes.init_stack([16, 128, 2], [0, 1, 2])
+    assert [p.shape for p in params] == [(3, 16, 128), (3, 1, 128), (3, 128, 2), (3, 1, 2)]
+    assert all(p.dtype == np.float32 for p in params)
+    assert np.abs(params[0]).max() <= 1 / math.sqrt(16) and np.abs(params[2]).max() <= 1 / math.sqrt(128)
+    assert not params[1].any() and not params[3].any()
+    # member s depends only on its own seed: the same seed in another stack gives the same slice
+    other = modes.init_stack([16, 128, 2], [5, 1])
+    np.testing.assert_array_equal(other[0][1], params[0][1])
+    assert not np.array_equal(params[0][0], params[0][1])
+    # a different salt gives a different network for the same seed
+    assert not np.array_equal(modes.init_stack([16, 4], [0], salt=1)[0], modes.init_stack([16, 4], [0])[0])
+
+
+def test_init_stack_matches_the_uniform_law_of_nn_linear():
+    w = modes.init_stack([400, 300], [0])[0].ravel().astype(np.float64)
+    bound = 1 / math.sqrt(400)
+    assert stats.kstest(w, stats.uniform(-bound, 2 * bound).cdf).pvalue > TAIL
+
+
+@pytest.mark.parametrize("sizes, seeds", [([16], [0]), ([16, 0], [0]), ([16, 4], []),
+                                          ([16, 4], [1, 1]), ([16, 4], [-1])])
+def test_init_stack_rejects_bad_input(sizes, seeds):
+    with pytest.raises(ValueError):
+        modes.init_stack(sizes, seeds)
+
+
+# -- train --------------------------------------------------------------------------------------
+def _fake_run(steps=10, every=None, value=1.0):
+    bench = BENCHMARKS["ring"]
+    calls = []
+
+    def step(i):
+        calls.append(i)
+        return {"d_loss": np.array([value, 2 * value]), "g_loss": 0.5}
+
+    def snapshot():  # seed 0 on every mode, seed 1 on mode 0 only
+        rng = np.random.default_rng(len(calls))
+        a = sample(bench, EVAL_POINTS_SMALL, rng)
+        b = np.repeat(bench.means[:1], EVAL_POINTS_SMALL, axis=0)
+        return np.stack([a, b])
+
+    run = modes.train(step, steps, snapshot=snapshot, benchmark="ring", every=every, progress=False)
+    return run, calls
+
+
+EVAL_POINTS_SMALL = 800
+
+
+def test_train_records_history_snapshots_and_scores():
+    run, calls = _fake_run(steps=10, every=4)
+    assert calls == list(range(10))
+    assert run.history["d_loss"].shape == (10, 2) and np.all(run.history["d_loss"] == [1, 2])
+    assert run.history["g_loss"].shape == (10, 1)
+    assert [i for i, _ in run.snapshots] == [4, 8, 10]
+    assert run.mode_counts().tolist() == [[8, 1], [8, 1], [8, 1]]
+    assert [r.modes for r in run.final] == [8, 1] and run.benchmark == "ring"
+    assert run.seconds >= 0
+    once, _ = _fake_run(steps=3)
+    assert [i for i, _ in once.snapshots] == [3]
+
+
+def test_train_stops_on_a_non_finite_metric():
+    with pytest.raises(FloatingPointError, match="d_loss"):
+        _fake_run(value=float("nan"))
+
+
+@pytest.mark.parametrize("steps, every", [(0, None), (2.5, None), (True, None), (5, 0)])
+def test_train_rejects_bad_budgets(steps, every):
+    with pytest.raises(ValueError):
+        modes.train(lambda i: {}, steps, snapshot=lambda: np.zeros((1, 5, 2)), benchmark="ring",
+                    every=every, progress=False)
+
+
+def test_train_rejects_snapshots_of_the_wrong_shape():
+    with pytest.raises(ValueError, match=r"\(S, n, 2\)"):
+        modes.train(lambda i: {}, 2, snapshot=lambda: np.zeros((5, 2)), benchmark="ring",
+                    progress=False)
+
+
+# -- save_points / load_points ------------------------------------------------------------------
+def test_points_round_trip_and_rescore_identically(tmp_path):
+    rng = np.random.default_rng(0)
+    points = {("ring", "gan"): np.stack([sample("ring", 300, rng) for _ in range(2)]),
+              ("grid", "pac4"): np.stack([sample("grid", 300, rng) for _ in range(3)])}
+    path = modes.save_points(tmp_path / "p.npz", points, framework="torch", seeds=[0, 1])
+    assert path == tmp_path / "p.npz" and path.exists()
+    loaded, benches, meta = modes.load_points(path)
+    assert meta == {"framework": "torch", "seeds": [0, 1]}
+    assert set(loaded) == set(points)
+    for key, value in points.items():
+        np.testing.assert_array_equal(loaded[key], value.astype(np.float32))
+    for name in ("ring", "grid"):
+        np.testing.assert_array_equal(benches[name].means, BENCHMARKS[name].means)
+        assert benches[name].sigma == BENCHMARKS[name].sigma
+    # a reader's evaluator with the stored benchmark scores exactly as ours
+    a = evaluate(loaded[("grid", "pac4")][1], benches["grid"])
+    b = evaluate(points[("grid", "pac4")][1], "grid")
+    assert a.metrics() == b.metrics() and a.counts.tolist() == b.counts.tolist()
+
+
+@pytest.mark.parametrize("points", [{}, {("ring",): np.zeros((1, 5, 2))},
+                                    {("ring", "a/b"): np.zeros((1, 5, 2))},
+                                    {("ring", "gan"): np.zeros((5, 2))},
+                                    {("ring", "gan"): np.full((1, 5, 2), np.nan)},
+                                    {("moon", "gan"): np.zeros((1, 5, 2))}])
+def test_save_points_rejects_bad_input(tmp_path, points):
+    with pytest.raises(ValueError):
+        modes.save_points(tmp_path / "p.npz", points)
+
+
+def test_load_points_rejects_other_files(tmp_path):
+    path = tmp_path / "other.npz"
+    np.savez(path, images=np.zeros(3))
+    with pytest.raises(ValueError, match="save_points"):
+        modes.load_points(path)

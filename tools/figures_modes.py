@@ -350,8 +350,58 @@ def packing(path: Path) -> None:
         save(fig, path)
 
 
+# ---------------------------------------------------------------------------------------------
+# What the labs' generators produced, from the points they stored
+# ---------------------------------------------------------------------------------------------
+
+RESULTS = ROOT / "results"
+
+
+def stored_scores(framework: str) -> tuple[dict, dict, dict]:
+    """The stored final points of one lab, re-scored: (points, benchmarks, mean scores).
+
+    Checks that the scores recomputed from the stored points are the ones the lab recorded in
+    results/06_mode_collapse.json, so the figure and the page's numbers are the same runs.
+    """
+    import json
+
+    from helpers.modes import load_points
+
+    points, benches, _ = load_points(RESULTS / f"06_mode_collapse_samples_{framework}.npz")
+    recorded = json.loads((RESULTS / "06_mode_collapse.json").read_text())[framework]
+    means = {}
+    for (name, method), seeds in points.items():
+        reports = [evaluate(p, benches[name]) for p in seeds]
+        means[(name, method)] = (float(np.mean([r.modes for r in reports])),
+                                 float(np.mean([r.high_quality_pct for r in reports])))
+        for metric, value in zip(("modes", "high_quality_pct"), means[(name, method)]):
+            stored = recorded[f"{name}_{method}_{metric}"]
+            assert math.isclose(value, stored, rel_tol=1e-9, abs_tol=1e-9), (name, method, metric)
+    return points, benches, means
+
+
+def measured(path: Path, framework: str = "torch") -> None:
+    """Seed 0 of the plain GAN and of the best method on each benchmark (PyTorch lab)."""
+    points, benches, means = stored_scores(framework)
+    names = [name for name in BENCHMARKS if (name, "gan") in points]
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(len(names), 2, figsize=(WIDTH, WIDTH / 2 * len(names) + 0.4),
+                                 layout="constrained", squeeze=False)
+        for row, name in zip(axes, names):
+            best = max((m for n, m in means if n == name), key=lambda m: means[(name, m)])
+            for ax, method in zip(row, ("gan", best)):
+                report = evaluate(points[(name, method)][0], benches[name])
+                plot_points(points[(name, method)][0], benches[name], ax=ax,
+                            title=f"{name}, {method}: {report.modes} modes, "
+                                  f"{report.high_quality_pct:.0f}%")
+                ax.tick_params(labelsize=FONT)
+        save(fig, path)
+
+
 FIGURES = {"06_benchmarks.png": benchmarks, "06_true_scores.png": true_scores,
            "06_chase.png": chase, "06_packing.png": packing}
+if (RESULTS / "06_mode_collapse_samples_torch.npz").exists():  # drawn once the lab has run
+    FIGURES["06_measured.png"] = measured
 
 
 def main() -> None:
