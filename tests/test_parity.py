@@ -45,3 +45,18 @@ def test_both_plain_gans_collapse_and_both_best_methods_cover_the_ring():
         best = max(v for k, v in values.items()
                    if k.startswith("ring_") and k.endswith("_all_modes_seeds"))
         assert best == seeds, (framework, best)
+
+
+def test_both_feature_extractors_rank_the_books_models_alike():
+    """Chapter 7's parity for its ranking: the floor, the three autoencoders, the VAE and the two
+    stored GAN sample files, scored at the same N, come out in the same order by FID in both
+    labs. Each lab trains its own autoencoders and VAE, so their FIDs differ; their order may
+    not."""
+    results = recorded_results("07_fid")
+    assert set(results) == {"torch", "tensorflow"}, sorted(results)
+    orders = {}
+    for framework, values in results.items():
+        fids = {k.removeprefix("rank_fid_"): v for k, v in values.items() if k.startswith("rank_fid_")}
+        assert len(fids) == 7, (framework, sorted(fids))
+        orders[framework] = sorted(fids, key=fids.get)
+    assert orders["torch"] == orders["tensorflow"], orders
