@@ -313,6 +313,14 @@ def test_outputs_are_made_lean() -> None:
     assert [o.get("text") for o in cell.outputs] == ["100%\n", "helpers/a.py:1\n", None]
     assert cell.outputs[2]["data"] == {"text/plain": "bar"}
 
+    font = "findfont: Font family ['cmr10'] not found. Falling back to DejaVu Sans.\n"
+    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=font * 3),
+                    nbformat.v4.new_output("stream", name="stdout", text="x = 1\n"),
+                    nbformat.v4.new_output("stream", name="stderr", text=font + "UserWarning: real\n")]
+    lean(nb)
+    assert [(o["name"], o["text"]) for o in cell.outputs] == [("stdout", "x = 1\n"),
+                                                             ("stderr", "UserWarning: real\n")]
+
     cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="x" * 1_100_000)]
     with pytest.raises(SystemExit, match="over the 1,000,000-byte limit"):
         lean(nb)

@@ -30,6 +30,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import re
 import sys
 import time
 from pathlib import Path
@@ -210,9 +211,14 @@ def without_root(text: str, root: Path = ROOT) -> str:
     return text.replace(f"{root}/", "")
 
 
+# Matplotlib's note that its font cache lacks a font: a fact about the machine's cache (a damaged
+# one lists none of the fonts matplotlib ships), not about the lab, and it falls back on its own.
+FONT_FALLBACK = re.compile(r"^findfont: Font family \[.*\] not found\. Falling back to .*(?:\n|$)", re.M)
+
+
 def lean(nb, where: str = "notebook", root: Path = ROOT) -> None:
-    """Shrink outputs: collapse progress-bar updates, drop widget views and timing metadata,
-    make file names relative to ``root``.
+    """Shrink outputs: collapse progress-bar updates, drop widget views, timing metadata and
+    matplotlib's font-cache notes, make file names relative to ``root``.
 
     Raises ``SystemExit`` naming ``where`` when an output stays over ``MAX_OUTPUT_BYTES``.
     """
@@ -224,6 +230,10 @@ def lean(nb, where: str = "notebook", root: Path = ROOT) -> None:
         for output in cell.outputs:
             if output.get("output_type") == "stream":
                 output["text"] = without_root(collapse_carriage_returns(output["text"]), root)
+                if output["name"] == "stderr":
+                    output["text"] = FONT_FALLBACK.sub("", output["text"])
+        cell.outputs = [o for o in cell.outputs if o.get("output_type") != "stream" or o["text"]]
+        for output in cell.outputs:
             data = output.get("data", {})
             data.pop("application/vnd.jupyter.widget-view+json", None)
             if isinstance(data.get("text/plain"), str):
