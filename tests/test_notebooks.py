@@ -92,6 +92,21 @@ def test_labs_come_in_pairs(path: Path) -> None:
     assert twin_of(path).exists(), f"{path.name} has no twin {twin_of(path).name}"
 
 
+RESULTS_READ = re.compile(r"load_results\(|load_recorded\(|results[/\\\w\"' (),]*\.json")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_a_lab_prints_only_what_its_own_run_computed(path: Path) -> None:
+    """No lab reads recorded results (its own or its twin's): a number read from a results
+    file is printed by no code beside it, and goes stale when the other lab re-runs.
+    Comparisons between the frameworks belong to the scoreboard page and the parity tests.
+    Stored samples (``results/*.npz``) may be read: they are data, re-scored by the lab."""
+    nb = nbformat.read(path, as_version=4)
+    found = [(i, m.group(0)) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
+             for m in RESULTS_READ.finditer(cell.source)]
+    assert not found, f"{path.name} reads recorded results in cells {found}"
+
+
 @pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.stem.endswith("_pytorch")
                                   and twin_of(p).exists()], ids=lambda p: p.name)
 def test_twin_labs_have_the_same_headings(path: Path) -> None:
