@@ -295,13 +295,17 @@ class StackRun:
         return np.array([[r.modes for r in row] for row in self.reports])
 
 
-def _per_seed(value, name: str) -> np.ndarray:
+def _per_seed(value, name: str, step: int) -> np.ndarray:
+    """A metric of step ``step`` (0-based) as float64 values, one per seed; fails if any is not
+    finite."""
+    from .loop import NonFiniteLossError
+
     if hasattr(value, "detach"):
         value = value.detach().cpu()
     array = np.asarray(value, dtype=np.float64).reshape(-1)
     if not np.all(np.isfinite(array)):
-        raise FloatingPointError(f"the step returned a non-finite {name}: {array}; the GAN "
-                                 "diverged (lower the learning rate)")
+        raise NonFiniteLossError(f"{name} became {array} at step {step + 1}: the GAN diverged "
+                                 "(lower the learning rate)")
     return array
 
 
@@ -313,18 +317,20 @@ def train(step, steps: int, *, snapshot, benchmark: Benchmark | str, every: int 
     one value per seed (arrays or tensors). ``snapshot()`` returns the generators' points,
     (S, n, 2), scored on ``benchmark`` per seed; it is called every ``every`` steps (default:
     only at the end) and always after the last step. A non-finite metric stops the run with a
-    ``FloatingPointError`` that names it.
+    :class:`~helpers.loop.NonFiniteLossError` (a ``FloatingPointError``) that names it and the
+    step. ``steps`` and ``every`` may be NumPy integers.
     """
     import time
 
+    from .loop import check_step_output, positive_int
     from .progress import progress_bar
 
+    def plain(value):  # NumPy integers as Python ints; anything else as given, to be refused
+        return value.item() if isinstance(value, np.integer) else value
+
     bench = _benchmark(benchmark)
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be a positive int, got {steps!r}")
-    if every is not None and (isinstance(every, bool) or not isinstance(every, (int, np.integer))
-                              or every < 1):
-        raise ValueError(f"every must be a positive int or None, got {every!r}")
+    steps = positive_int("steps", plain(steps))
+    every = None if every is None else positive_int("every", plain(every))
     history: dict[str, list[np.ndarray]] = {}
     snapshots, reports, seconds = [], [], 0.0
 
@@ -338,17 +344,17 @@ def train(step, steps: int, *, snapshot, benchmark: Benchmark | str, every: int 
         snapshots.append((i, points))
         reports.append([evaluate(p, bench) for p in points])
 
-    with progress_bar(int(steps), desc, disable=not progress) as bar:
-        for i in range(int(steps)):
+    with progress_bar(steps, desc, disable=not progress) as bar:
+        for i in range(steps):
             start = time.perf_counter()
             metrics = step(i)
-            values = {name: _per_seed(value, name) for name, value in metrics.items()}
+            check_step_output(metrics)
+            values = {name: _per_seed(value, name, i) for name, value in metrics.items()}
             seconds += time.perf_counter() - start
             for name, value in values.items():
                 history.setdefault(name, []).append(value)
             if (every and (i + 1) % every == 0) or i + 1 == steps:
-                if not snapshots or snapshots[-1][0] != i + 1:
-                    take(i + 1)
+                take(i + 1)
             bar.update(1)
     return StackRun(benchmark=bench.name, history={k: np.stack(v) for k, v in history.items()},
                     snapshots=snapshots, reports=reports, seconds=seconds)

@@ -426,21 +426,37 @@ def test_train_records_history_snapshots_and_scores():
 
 
 def test_train_stops_on_a_non_finite_metric():
-    with pytest.raises(FloatingPointError, match="d_loss"):
+    from helpers.loop import NonFiniteLossError
+
+    with pytest.raises(NonFiniteLossError, match=r"d_loss became .* at step 1:"):
         _fake_run(value=float("nan"))
+    assert issubclass(NonFiniteLossError, FloatingPointError)
 
 
-@pytest.mark.parametrize("steps, every", [(0, None), (2.5, None), (True, None), (5, 0)])
+def test_train_takes_numpy_integers_as_budgets():
+    run, calls = _fake_run(steps=np.int64(5), every=np.int32(2))
+    assert calls == list(range(5)) and [i for i, _ in run.snapshots] == [2, 4, 5]
+
+
+@pytest.mark.parametrize("steps, every", [(0, None), (2.5, None), (True, None), (5, 0),
+                                          (np.float64(3.0), None), (5, np.bool_(True))])
 def test_train_rejects_bad_budgets(steps, every):
     with pytest.raises(ValueError):
-        modes.train(lambda i: {}, steps, snapshot=lambda: np.zeros((1, 5, 2)), benchmark="ring",
-                    every=every, progress=False)
+        modes.train(lambda i: {"d_loss": 0.0}, steps, snapshot=lambda: np.zeros((1, 5, 2)),
+                    benchmark="ring", every=every, progress=False)
+
+
+@pytest.mark.parametrize("returned", [None, {}, 1.0, [("d_loss", 1.0)]])
+def test_train_refuses_a_step_that_returns_no_metrics(returned):
+    with pytest.raises(TypeError, match="non-empty dict"):
+        modes.train(lambda i: returned, 2, snapshot=lambda: np.zeros((1, 5, 2)),
+                    benchmark="ring", progress=False)
 
 
 def test_train_rejects_snapshots_of_the_wrong_shape():
     with pytest.raises(ValueError, match=r"\(S, n, 2\)"):
-        modes.train(lambda i: {}, 2, snapshot=lambda: np.zeros((5, 2)), benchmark="ring",
-                    progress=False)
+        modes.train(lambda i: {"d_loss": 0.0}, 2, snapshot=lambda: np.zeros((5, 2)),
+                    benchmark="ring", progress=False)
 
 
 # -- save_points / load_points ------------------------------------------------------------------
