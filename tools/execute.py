@@ -5,6 +5,10 @@
     python tools/execute.py --stale [...]     which labs are stale, why, and what a re-run costs
     python tools/execute.py --restamp [...]   rewrite stamps of the old whole-file kind that
                                               are still fresh, without re-running
+    python tools/execute.py --restamp-from REV NB   rewrite the definition hashes of a lab that
+                                              ran under another Python (on a GPU machine, say)
+                                              on the tree of commit REV, after checking that no
+                                              helpers file it loaded has changed since REV
 
 Labs run one at a time, and executors share the cores through one lock file per core under
 ``_build/`` (``execute.lock.0``, ``execute.lock.1``, ...): two torch processes side by side on a
@@ -370,6 +374,36 @@ def restamp(path: Path, root: Path = ROOT) -> bool:
     return True
 
 
+def restamp_from(path: Path, revision: str, root: Path = ROOT) -> list[str]:
+    """Rewrite the definition hashes of lab ``path``, run on the tree of commit ``revision``
+    under another Python version (whose syntax trees dump differently), with this Python's.
+
+    Refused, with the reasons returned, unless the code cells are those the stamp records
+    and every helpers file the kernel loaded is the same now as at ``revision``: then the
+    definitions it reached are the same code, and only their hashes are written anew.
+    """
+    import subprocess
+
+    nb = nbformat.read(path, as_version=4)
+    stamp = nb.metadata.get(KEY) or {}
+    if stamp.get("mode") != "full" or "loaded" not in stamp:
+        return ["no full-mode, definition-level stamp"]
+    if stamp.get("code_sha256") != code_hash(nb):
+        return ["code cells changed since the outputs were made"]
+    changed = subprocess.run(["git", "diff", "--name-only", revision, "--", *stamp["loaded"]],
+                             cwd=root, capture_output=True, text=True, check=True).stdout.split()
+    if changed:
+        return [f"{file} changed since {revision}" for file in changed]
+    package = package_sources(root)
+    stamp["reached"] = fingerprint(nb, package)
+    stamp["whole_files"] = whole_files([str(root / f) for f in stamp["loaded"]], stamp["reached"],
+                                       package, root)
+    stamp["hashed_by"] = f"Python {platform.python_version()} (the run: {stamp['versions']['python']})"
+    nb.metadata[KEY] = dict(sorted(stamp.items()))
+    nbformat.write(nb, path)
+    return []
+
+
 def report_stale(found: list[Path]) -> list[Path]:
     """Print each stale lab, why, and how long its last full run took; return them."""
     stale, cost, installed = [], 0.0, installed_versions()
@@ -476,7 +510,7 @@ def parse_threads(arguments: list[str]) -> tuple[int | None, list[str]]:
 def main(arguments: list[str]) -> None:
     """Execute every target notebook in full mode, printing each one's wall time."""
     threads, arguments = parse_threads(arguments)
-    if threads is not None and arguments[:1] in (["--stale"], ["--restamp"]):
+    if threads is not None and arguments[:1] in (["--stale"], ["--restamp"], ["--restamp-from"]):
         raise SystemExit(f"--threads applies to executing notebooks, not to {arguments[0]}")
     if arguments[:1] == ["--stale"]:
         report_stale(targets(arguments[1:]))
@@ -484,6 +518,12 @@ def main(arguments: list[str]) -> None:
     if arguments[:1] == ["--restamp"]:
         for path in targets(arguments[1:]):
             print(f"{path.name}: {'restamped' if restamp(path) else 'left as it is'}")
+        return
+    if arguments[:1] == ["--restamp-from"]:
+        if len(arguments) != 3:
+            raise SystemExit("usage: tools/execute.py --restamp-from REV NOTEBOOK")
+        refused = restamp_from(Path(arguments[2]), arguments[1])
+        print(f"{arguments[2]}: " + ("restamped" if not refused else "left as it is: " + "; ".join(refused)))
         return
     require_full_mode()
     found = targets(arguments)
