@@ -18,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from tools.execute import (KEY, code_hash, collapse_carriage_returns, fingerprint,  # noqa: E402
-                           lean, main, report_stale, restamp, sha256_bytes, stale_reasons,
+                           lean, main, report_stale, restamp, restamp_from, sha256_bytes, stale_reasons,
                            version_notes, whole_files)
 from tools.execute import core_slots, execute, kernel_env, parse_threads  # noqa: E402
 from tools.reach import package_sources  # noqa: E402
@@ -225,6 +225,33 @@ def test_an_old_stamp_is_restamped_only_while_fresh(tmp_path: Path) -> None:
     assert restamp(path, root=tmp_path)
     assert stale_reasons(path, root=tmp_path) == []
     assert read(path).metadata[KEY]["loaded"] == ["helpers/fake.py"]
+
+
+def test_a_run_under_another_python_is_rehashed_only_on_unchanged_files(tmp_path: Path) -> None:
+    path, helper = stamped(tmp_path)
+    nb = read(path)
+    stamp = nb.metadata[KEY]
+    stamp.update(loaded=["helpers/fake.py"], versions={"python": "3.99.0"},
+                 reached={key: "hashed by another Python" for key in stamp["reached"]})
+    nbformat.write(nb, path)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(tmp_path)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "the tree the lab ran on"], check=True)
+    assert any("changed since" in r for r in stale_reasons(path, root=tmp_path))
+
+    helper.write_text(FAKE_MODULE + "# edited after the run\n")
+    assert restamp_from(path, "HEAD", root=tmp_path) == ["helpers/fake.py changed since HEAD"]
+    helper.write_text(FAKE_MODULE)
+    nb = read(path)
+    nb.cells[0].source += "\ny = 1"
+    nbformat.write(nb, tmp_path / "edited.ipynb")
+    assert restamp_from(tmp_path / "edited.ipynb", "HEAD", root=tmp_path) == [
+        "code cells changed since the outputs were made"]
+
+    assert restamp_from(path, "HEAD", root=tmp_path) == []
+    assert stale_reasons(path, root=tmp_path) == []
+    assert "3.99.0" in read(path).metadata[KEY]["hashed_by"]
 
 
 def test_a_version_difference_is_reported_not_stale(tmp_path: Path) -> None:
