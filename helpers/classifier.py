@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .checkpoints import load_or_train
-from .config import current_budget
+from .config import Budget
 from .data import load_mnist
 
 # Everything that determines the trained weights; load_or_train retrains when it changes.
@@ -150,12 +150,15 @@ def train_classifier_tf(model, x_train, y_train, *, epochs: int, device=None, x_
                  evaluate=evaluate if x_test is not None else None, desc="classifier")
 
 
-def mnist_classifier(framework: str = "torch", device=None):
-    """The trained book classifier: loaded from its checkpoint, or trained (and saved) now.
+def mnist_classifier(framework: str = "torch", device=None, *, budget: Budget):
+    """The trained book classifier: loaded from its checkpoint, or trained (and saved) now,
+    on the data and for the epochs ``budget`` (the lab's ``BUDGET``) allows.
 
     Returns ``(model, history)``; ``history["test_accuracy"]`` holds its test accuracy.
     """
-    budget = current_budget()
+    if not isinstance(budget, Budget):
+        raise TypeError("budget must be a helpers Budget (the lab's BUDGET), "
+                        f"got {type(budget).__name__}")
     epochs = budget.pick(fast=CONFIG["epochs_fast"], full=CONFIG["epochs_full"])
     x_train, y_train = load_mnist("train", subset=budget.train_size)
     x_test, y_test = load_mnist("test", subset=budget.test_size)

@@ -28,9 +28,6 @@ class Budget:
     mode: str
     train_size: int | None
     test_size: int | None
-    epochs: int
-    batch_size: int
-    sample_count: int
 
     @property
     def full(self) -> bool:
@@ -42,10 +39,8 @@ class Budget:
 
 
 _BUDGETS = {
-    "fast": Budget("fast", train_size=2_000, test_size=1_000, epochs=2, batch_size=128,
-                   sample_count=500),
-    "full": Budget("full", train_size=None, test_size=None, epochs=10, batch_size=128,
-                   sample_count=10_000),
+    "fast": Budget("fast", train_size=2_000, test_size=1_000),
+    "full": Budget("full", train_size=None, test_size=None),
 }
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 
 from .config import current_budget
@@ -17,6 +18,16 @@ def _check_framework(framework: str) -> str:
     if framework not in FRAMEWORKS:
         raise ValueError(f"framework must be one of {FRAMEWORKS}, got {framework!r}")
     return framework
+
+
+def _caller_outside_package() -> int:
+    """The ``stacklevel`` that makes a warning raised by our caller point at the first frame
+    outside this package: the reader's cell, not a helpers module."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(2), 2   # level 1 is the function that warns, 2 its caller
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == here:
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def get_device(framework: str = "torch", *, verbose: bool = True):
@@ -49,7 +60,7 @@ def get_device(framework: str = "torch", *, verbose: bool = True):
         print(f"{framework} device: {device} — {name}")
     if on_cpu and current_budget().full:
         warnings.warn("full mode on a CPU: expect long training times (see each lab's "
-                      "stored wall time)", RuntimeWarning, stacklevel=2)
+                      "stored wall time)", RuntimeWarning, stacklevel=_caller_outside_package())
     return device
 
 

@@ -13,8 +13,10 @@ def setup_lab(framework: str, seed: int = 0) -> tuple[Budget, object]:
     """
     if framework not in FRAMEWORKS:
         raise ValueError(f"framework must be one of {FRAMEWORKS}, got {framework!r}")
-    if framework == "tensorflow":
-        import tensorflow  # noqa: F401  (imported before seeding, so it gets seeded)
+    if framework == "tensorflow":   # imported before seeding, so that it gets seeded
+        import tensorflow  # noqa: F401
+    else:
+        import torch  # noqa: F401
     seed_everything(seed)
     budget = current_budget()
     device = get_device(framework)

@@ -37,7 +37,8 @@ def save_results(chapter: str, framework: str, values: dict[str, float], *,
     stored[framework] = {k: float(v) for k, v in values.items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(stored, indent=1, sort_keys=True) + "\n")
-    print(f"recorded in {path.name}: {stored[framework]}")
+    shown = ", ".join(f"{k} {v:.4g}" for k, v in stored[framework].items())
+    print(f"recorded in {path.name} (4 significant digits shown): {shown}")
     return path
 
 

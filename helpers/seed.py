@@ -1,7 +1,6 @@
 """One function that seeds every random number generator a lab touches."""
 from __future__ import annotations
 
-import importlib.util
 import os
 import random
 import sys
@@ -10,13 +9,13 @@ import numpy as np
 
 
 def seed_everything(seed: int = 0, *, deterministic: bool = True) -> int:
-    """Seed Python, NumPy, and PyTorch and TensorFlow where installed.
+    """Seed Python, NumPy, and PyTorch and TensorFlow where imported.
 
     With ``deterministic`` the frameworks are also asked for deterministic kernels, so two
     runs with one seed give identical numbers on the CPU (GPUs may still differ in the last
-    bits). TensorFlow is seeded when it is already imported: importing it costs seconds, so a
-    PyTorch lab that never uses it does not pay for it. A TensorFlow lab imports it first
-    (:func:`helpers.setup_lab` does).
+    bits). A framework is seeded only when it is already imported: importing one costs
+    seconds and memory, so a lab of the other framework does not pay for it. A lab imports
+    its framework first (:func:`helpers.setup_lab` does).
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
@@ -26,7 +25,7 @@ def seed_everything(seed: int = 0, *, deterministic: bool = True) -> int:
     os.environ["PYTHONHASHSEED"] = str(seed)
     random.seed(seed)
     np.random.seed(seed)
-    if "torch" in sys.modules or importlib.util.find_spec("torch") is not None:
+    if "torch" in sys.modules:
         import torch
 
         torch.manual_seed(seed)

@@ -1,5 +1,8 @@
 import random
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -32,6 +35,26 @@ def test_full_mode_on_cpu_warns(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         get_device("torch", verbose=False)
+
+
+def test_the_cpu_warning_points_at_the_readers_code(monkeypatch):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    from helpers import setup_lab
+
+    monkeypatch.setenv("BOOK_MODE", "full")
+    for call in (lambda: get_device("torch", verbose=False), lambda: setup_lab("torch")):
+        with pytest.warns(RuntimeWarning, match="full mode on a CPU") as caught:
+            call()
+        assert [Path(w.filename).name for w in caught] == [Path(__file__).name]
+
+
+def test_seeding_imports_no_framework():
+    code = ("import sys; from helpers.seed import seed_everything; seed_everything(0); "
+            "print(sorted(m for m in ('torch', 'tensorflow', 'keras') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_unknown_framework():

@@ -575,3 +575,13 @@ def test_setup_cell_takes_the_colab_path_offline(tmp_path: Path) -> None:
     assert f"helpers from {clone / 'helpers' / '__init__.py'}" in result.stdout
     assert "torch device:" in result.stdout
     assert re.search(r"mode: fast", result.stdout)
+
+
+def test_setup_cell_outside_the_repository_says_where_to_run_it(tmp_path: Path) -> None:
+    script = 'FRAMEWORK = "torch"\n' + setup_cell_source()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "RuntimeError: run this notebook from inside the book's repository" in result.stderr
+    assert "StopIteration" not in result.stderr

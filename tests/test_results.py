@@ -14,6 +14,15 @@ def test_full_mode_records_per_framework(tmp_path, monkeypatch):
     assert json.loads((tmp_path / "01_x.json").read_text())["torch"]["error"] == 1.2
 
 
+def test_the_recorded_line_is_rounded_and_the_file_is_not(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("BOOK_MODE", "full")
+    save_results("01_x", "torch", {"error": 1.3599999999999999, "p": 0.020298406990},
+                 directory=tmp_path)
+    assert capsys.readouterr().out.strip() == (
+        "recorded in 01_x.json (4 significant digits shown): error 1.36, p 0.0203")
+    assert load_results("01_x", directory=tmp_path)["torch"]["p"] == 0.020298406990
+
+
 def test_fast_mode_writes_nothing_and_says_so(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("BOOK_MODE", "fast")
     assert save_results("01_x", "torch", {"error": 1.2}, directory=tmp_path) is None

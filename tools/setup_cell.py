@@ -33,7 +33,10 @@ if "google.colab" in sys.modules:
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
                         "-r", str(ROOT / "requirements-nodeps.txt")], check=True)
 else:
-    ROOT = next(p for p in (Path.cwd(), *Path.cwd().parents) if (p / "helpers").is_dir())
+    ROOT = next((p for p in (Path.cwd(), *Path.cwd().parents) if (p / "helpers").is_dir()), None)
+    if ROOT is None:
+        raise RuntimeError("run this notebook from inside the book's repository (a folder above "
+                           "it holds helpers/), or open it on Colab")
 sys.path.insert(0, str(ROOT))
 
 import helpers
