@@ -67,12 +67,74 @@ def image_grid(images, labels: Sequence | None = None, *, ncols: int = 10,
     return fig
 
 
+# What a history's keys mean, in words, and their units: panel titles and y-labels.
+METRIC_WORDS = {
+    "loss": ("training loss", "mean over the epoch's batches"),
+    "test_loss": ("test loss", "mean per test image"),
+    "valid_loss": ("validation loss", "mean per validation image"),
+    "test_accuracy": ("test accuracy", "fraction correct"),
+    "d_loss": ("discriminator loss", "nats per image"),
+    "g_loss": ("generator loss", "nats per image"),
+    "d_real": ("D on real images", "mean probability"),
+    "d_fake": ("D on generated images", "mean probability"),
+    "epoch_time": ("time per epoch", "s"),
+}
+LOG_SPAN = 20.0  # a panel whose positive values span more than this factor gets a log axis
+ZOOM = 5.0  # ... unless all epochs span this many times the later 80%'s narrow range: a zoom
+
+
+def describe_metric(metric: str) -> tuple[str, str]:
+    """``(title, y-label)`` of a history key: from :data:`METRIC_WORDS`, else from its name
+    (``test_error_pct`` -> "test error", "%"; ``test_sq_err`` -> "test squared error")."""
+    if metric in METRIC_WORDS:
+        return METRIC_WORDS[metric]
+    unit = ""
+    words = metric
+    for suffix, name in (("_pct", "%"), ("_pp", "points")):
+        if words.endswith(suffix):
+            words, unit = words[: -len(suffix)], name
+    words = words.replace("sq_err", "squared error").replace("_", " ")
+    return words, unit or "per image"
+
+
+def _coinciding(runs: Mapping, metric: str) -> list[tuple[str, str]]:
+    """Pairs of runs whose curves of ``metric`` are the same to 1e-9 (one hides the other)."""
+    labels = list(runs)
+    return [(a, b) for i, a in enumerate(labels) for b in labels[i + 1:]
+            if len(runs[a][metric]) == len(runs[b][metric])
+            and np.allclose(runs[a][metric], runs[b][metric], rtol=1e-9, atol=0)]
+
+
+def _scale(ax, curves: list[np.ndarray]) -> None:
+    """Zoom on the later epochs when the first ones dwarf a small later change; else a log
+    axis when positive values span more than LOG_SPAN times; else matplotlib's own limits."""
+    finite = [c[np.isfinite(c)] for c in curves]
+    everything = np.concatenate(finite)
+    later = np.concatenate([c[int(np.ceil(0.2 * len(c))):] for c in finite])
+    if everything.size == 0 or later.size == 0:
+        return
+    low, high = later.min(), later.max()
+    spread = high - low
+    long_enough = min(len(c) for c in finite) >= 5
+    if (long_enough and low > 0 and high / low < 2 and spread > 1e-3 * high
+            and everything.max() - everything.min() > ZOOM * spread):
+        ax.set_ylim(low - 0.15 * spread, high + 0.15 * spread)
+        ax.text(0.98, 0.98, "zoomed: early epochs off the axis", transform=ax.transAxes,
+                fontsize="small", ha="right", va="top")
+    elif everything.min() > 0 and everything.max() / everything.min() > LOG_SPAN:
+        ax.set_yscale("log")
+
+
 def plot_history(histories: Mapping, metrics: Sequence[str] | None = None, *,
                  title: str | None = None):
     """Training curves, one panel per metric, one line per run.
 
     ``histories`` is one history (``{"loss": [...], ...}``) or a dict of them keyed by run
-    label, e.g. ``{"PyTorch": h1, "TensorFlow": h2}``.
+    label, e.g. ``{"PyTorch": h1, "TensorFlow": h2}``. Each panel is titled in words with its
+    unit on the y-axis (:func:`describe_metric`). Where the first epochs' large values would
+    flatten a small later change, the panel zooms on the later epochs and says so; where
+    positive values span more than :data:`LOG_SPAN` times, it uses a log axis. Runs whose
+    curves coincide are named in the panel, since one line hides the other.
     """
     if not isinstance(histories, Mapping) or not histories:
         raise TypeError("histories must be a non-empty dict")
@@ -84,14 +146,21 @@ def plot_history(histories: Mapping, metrics: Sequence[str] | None = None, *,
         missing = [m for m in metrics if m not in history]
         if missing:
             raise ValueError(f"run {label!r} has no metric {missing}; it has {sorted(history)}")
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3), squeeze=False)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.2), squeeze=False)
     for ax, metric in zip(axes.flat, metrics):
         for label, history in runs.items():
             values = history[metric]
             ax.plot(range(1, len(values) + 1), values, marker="o" if len(values) < 20 else None,
                     label=label or None)
+        words, unit = describe_metric(metric)
+        ax.set_title(words)
         ax.set_xlabel("epoch")
-        ax.set_title(metric)
+        ax.set_ylabel(unit)
+        _scale(ax, [np.asarray(h[metric], dtype=float) for h in runs.values()])
+        same = _coinciding(runs, metric)
+        if same:
+            ax.text(0.02, 0.02, "\n".join(f"{a} = {b}: the lines coincide" for a, b in same),
+                    transform=ax.transAxes, fontsize="small", va="bottom")
         if any(runs):
             ax.legend()
     if title:

@@ -8,7 +8,8 @@ import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import torch  # noqa: E402
 
-from helpers.plots import as_images, image_grid, latent_scatter, plot_history  # noqa: E402
+from helpers.plots import (as_images, describe_metric, image_grid, latent_scatter,  # noqa: E402
+                           plot_history)
 
 
 @pytest.fixture(autouse=True)
@@ -60,7 +61,8 @@ def test_plot_history_one_line_per_run_and_panel_per_metric():
     tf_run = {"loss": [1.1, 0.6, 0.3], "test_accuracy": [0.7, 0.85, 0.9], "epoch_time": [2, 2, 2]}
     fig = plot_history({"PyTorch": torch_run, "TensorFlow": tf_run})
     axes = fig.get_axes()
-    assert [ax.get_title() for ax in axes] == ["loss", "test_accuracy"]
+    assert [ax.get_title() for ax in axes] == ["training loss", "test accuracy"]
+    assert axes[1].get_ylabel() == "fraction correct"
     assert len(axes[0].lines) == 2
     np.testing.assert_array_equal(axes[0].lines[1].get_ydata(), tf_run["loss"])
     fig = plot_history(torch_run, metrics=["loss"])
@@ -69,6 +71,36 @@ def test_plot_history_one_line_per_run_and_panel_per_metric():
         plot_history(torch_run, metrics=["kl"])
     with pytest.raises(TypeError):
         plot_history([1, 2])
+
+
+@pytest.mark.parametrize("metric, words", [
+    ("test_error_pct", ("test error", "%")), ("small_gap_pp", ("small gap", "points")),
+    ("test_sq_err", ("test squared error", "per image")),
+    ("d_real", ("D on real images", "mean probability"))])
+def test_metric_names_become_words_and_units(metric, words):
+    assert describe_metric(metric) == words
+
+
+def test_small_late_changes_are_zoomed_on_and_wide_spans_get_a_log_axis():
+    slow = [60.0, 20.0, 11.3, 11.9, 11.5, 11.6, 11.7, 11.8, 11.9, 11.9]
+    fig = plot_history({"a": {"test_sq_err": slow, "loss": [100.0, 10.0, 1.0, 0.1],
+                              "acc": [1.0, 0.9, 0.8, 0.85]}},
+                       metrics=["test_sq_err", "loss", "acc"])
+    zoomed, logged, plain = fig.get_axes()
+    assert zoomed.get_ylim()[1] < 20 and zoomed.get_yscale() == "linear"
+    assert "zoomed" in zoomed.texts[0].get_text()
+    assert logged.get_yscale() == "log" and not logged.texts
+    assert plain.get_yscale() == "linear" and not plain.texts
+
+
+def test_coinciding_curves_are_named():
+    same = {"loss": [1.0, 0.5, 0.25]}
+    fig = plot_history({"dropout": same, "dropout + max-norm": dict(same),
+                        "none": {"loss": [1.0, 0.6, 0.3]}})
+    texts = [t.get_text() for t in fig.get_axes()[0].texts]
+    assert texts == ["dropout = dropout + max-norm: the lines coincide"]
+    fig = plot_history({"a": {"loss": [1.0, 0.5]}, "b": {"loss": [1.0, 0.5000001]}})
+    assert not fig.get_axes()[0].texts
 
 
 def test_latent_scatter():
