@@ -41,8 +41,9 @@ def as_images(x) -> np.ndarray:
 
 
 def image_grid(images, labels: Sequence | None = None, *, ncols: int = 10,
-               title: str | None = None, scale: float = 1.0):
-    """Show images in a grid, optionally with a label above each."""
+               title: str | None = None, scale: float = 1.0, rows: Sequence[str] | None = None):
+    """Show images in a grid, optionally with a label above each and, with ``rows``, a label
+    left of each row (what the row shows: "originals", "reconstructions", ...)."""
     images = as_images(images)
     n = len(images)
     if n == 0:
@@ -53,6 +54,8 @@ def image_grid(images, labels: Sequence | None = None, *, ncols: int = 10,
         raise ValueError(f"ncols must be a positive int, got {ncols!r}")
     ncols = min(ncols, n)
     nrows = math.ceil(n / ncols)
+    if rows is not None and len(rows) != nrows:
+        raise ValueError(f"{nrows} rows of images but {len(rows)} row labels")
     fig, axes = plt.subplots(nrows, ncols, figsize=(scale * ncols, scale * nrows * 1.1),
                              squeeze=False)
     for i, ax in enumerate(axes.flat):
@@ -61,6 +64,9 @@ def image_grid(images, labels: Sequence | None = None, *, ncols: int = 10,
             ax.imshow(images[i], cmap="gray_r", vmin=0, vmax=1)
             if labels is not None:
                 ax.set_title(str(labels[i]), fontsize=9)
+    for r, text in enumerate(rows or []):
+        axes[r, 0].text(-0.08, 0.5, str(text), transform=axes[r, 0].transAxes, ha="right",
+                        va="center", fontsize=9)
     if title:
         fig.suptitle(title)
     fig.tight_layout()

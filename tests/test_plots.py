@@ -73,6 +73,14 @@ def test_plot_history_one_line_per_run_and_panel_per_metric():
         plot_history([1, 2])
 
 
+
+def test_image_grid_labels_its_rows():
+    fig = image_grid(np.zeros((6, 784)), ncols=3, rows=["originals", "reconstructions"])
+    texts = [t.get_text() for ax in fig.get_axes() for t in ax.texts]
+    assert texts == ["originals", "reconstructions"]
+    with pytest.raises(ValueError, match="2 rows of images but 1 row labels"):
+        image_grid(np.zeros((6, 784)), ncols=3, rows=["originals"])
+
 @pytest.mark.parametrize("metric, words", [
     ("test_error_pct", ("test error", "%")), ("small_gap_pp", ("small gap", "points")),
     ("test_sq_err", ("test squared error", "per image")),
