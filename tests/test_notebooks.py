@@ -18,8 +18,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from tools.execute import (KEY, code_hash, collapse_carriage_returns, fingerprint,  # noqa: E402
-                           lean, main, report_stale, restamp, restamp_from, sha256_bytes, stale_reasons,
-                           version_notes, whole_files)
+                           lean, main, report_stale, restamp, restamp_from, sha256_bytes,
+                           stale_reasons, version_notes, whole_files)
 from tools.execute import core_slots, execute, kernel_env, parse_threads  # noqa: E402
 from tools.reach import package_sources  # noqa: E402
 from tools.setup_cell import TAG, is_setup_cell, repo_url, setup_cell_source  # noqa: E402
@@ -249,6 +249,8 @@ def test_a_run_under_another_python_is_rehashed_only_on_unchanged_files(tmp_path
     assert restamp_from(tmp_path / "edited.ipynb", "HEAD", root=tmp_path) == [
         "code cells changed since the outputs were made"]
 
+    assert restamp_from(path, "no-such-commit", root=tmp_path)[0].startswith(
+        "git cannot compare with 'no-such-commit'")
     assert restamp_from(path, "HEAD", root=tmp_path) == []
     assert stale_reasons(path, root=tmp_path) == []
     assert "3.99.0" in read(path).metadata[KEY]["hashed_by"]

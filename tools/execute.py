@@ -35,6 +35,7 @@ import json
 import os
 import platform
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -217,7 +218,8 @@ def without_root(text: str, root: Path = ROOT) -> str:
 
 # Matplotlib's note that its font cache lacks a font: a fact about the machine's cache (a damaged
 # one lists none of the fonts matplotlib ships), not about the lab, and it falls back on its own.
-FONT_FALLBACK = re.compile(r"^findfont: Font family \[.*\] not found\. Falling back to .*(?:\n|$)", re.M)
+FONT_FALLBACK = re.compile(
+    r"^findfont: Font family \[.*\] not found\. Falling back to .*(?:\n|$)", re.M)
 
 
 def lean(nb, where: str = "notebook", root: Path = ROOT) -> None:
@@ -363,15 +365,21 @@ def restamp(path: Path, root: Path = ROOT) -> bool:
     if not old_stamp_is_fresh(nb, root):
         return False
     stamp = nb.metadata[KEY]
+    stamp["loaded"] = sorted(stamp.pop("helpers"))
+    write_definition_hashes(nb, path, root)
+    return True
+
+
+def write_definition_hashes(nb, path: Path, root: Path = ROOT) -> None:
+    """Hash, with this Python, the helpers definitions the code of ``nb`` reaches (and whole
+    the loaded files the analysis misses) into its stamp, and write ``nb`` to ``path``."""
+    stamp = nb.metadata[KEY]
     package = package_sources(root)
-    loaded = sorted(stamp.pop("helpers"))
     stamp["reached"] = fingerprint(nb, package)
-    stamp["loaded"] = loaded
-    stamp["whole_files"] = whole_files([str(root / f) for f in loaded], stamp["reached"],
+    stamp["whole_files"] = whole_files([str(root / f) for f in stamp["loaded"]], stamp["reached"],
                                        package, root)
     nb.metadata[KEY] = dict(sorted(stamp.items()))
     nbformat.write(nb, path)
-    return True
 
 
 def restamp_from(path: Path, revision: str, root: Path = ROOT) -> list[str]:
@@ -382,25 +390,22 @@ def restamp_from(path: Path, revision: str, root: Path = ROOT) -> list[str]:
     and every helpers file the kernel loaded is the same now as at ``revision``: then the
     definitions it reached are the same code, and only their hashes are written anew.
     """
-    import subprocess
-
     nb = nbformat.read(path, as_version=4)
     stamp = nb.metadata.get(KEY) or {}
     if stamp.get("mode") != "full" or "loaded" not in stamp:
         return ["no full-mode, definition-level stamp"]
     if stamp.get("code_sha256") != code_hash(nb):
         return ["code cells changed since the outputs were made"]
-    changed = subprocess.run(["git", "diff", "--name-only", revision, "--", *stamp["loaded"]],
-                             cwd=root, capture_output=True, text=True, check=True).stdout.split()
+    diff = subprocess.run(["git", "diff", "--name-only", revision, "--", *stamp["loaded"]],
+                          cwd=root, capture_output=True, text=True)
+    if diff.returncode != 0:
+        return [f"git cannot compare with {revision!r}: {diff.stderr.strip()}"]
+    changed = diff.stdout.split()
     if changed:
         return [f"{file} changed since {revision}" for file in changed]
-    package = package_sources(root)
-    stamp["reached"] = fingerprint(nb, package)
-    stamp["whole_files"] = whole_files([str(root / f) for f in stamp["loaded"]], stamp["reached"],
-                                       package, root)
-    stamp["hashed_by"] = f"Python {platform.python_version()} (the run: {stamp['versions']['python']})"
-    nb.metadata[KEY] = dict(sorted(stamp.items()))
-    nbformat.write(nb, path)
+    run = stamp.get("versions", {}).get("python", "unknown")
+    stamp["hashed_by"] = f"Python {platform.python_version()} (the run: {run})"
+    write_definition_hashes(nb, path, root)
     return []
 
 
@@ -523,7 +528,8 @@ def main(arguments: list[str]) -> None:
         if len(arguments) != 3:
             raise SystemExit("usage: tools/execute.py --restamp-from REV NOTEBOOK")
         refused = restamp_from(Path(arguments[2]), arguments[1])
-        print(f"{arguments[2]}: " + ("restamped" if not refused else "left as it is: " + "; ".join(refused)))
+        print(f"{arguments[2]}: "
+              + ("left as it is: " + "; ".join(refused) if refused else "restamped"))
         return
     require_full_mode()
     found = targets(arguments)
