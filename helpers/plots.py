@@ -6,6 +6,7 @@ training loop (same metric names), and return the matplotlib ``Figure``.
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -43,7 +44,8 @@ def as_images(x) -> np.ndarray:
 def image_grid(images, labels: Sequence | None = None, *, ncols: int = 10,
                title: str | None = None, scale: float = 1.0, rows: Sequence[str] | None = None):
     """Show images in a grid, optionally with a label above each and, with ``rows``, a label
-    left of each row (what the row shows: "originals", "reconstructions", ...)."""
+    left of each row (what the row shows: "originals", "reconstructions", ...); a row label
+    longer than 20 characters is wrapped over lines."""
     images = as_images(images)
     n = len(images)
     if n == 0:
@@ -65,7 +67,7 @@ def image_grid(images, labels: Sequence | None = None, *, ncols: int = 10,
             if labels is not None:
                 ax.set_title(str(labels[i]), fontsize=9)
     for r, text in enumerate(rows or []):
-        axes[r, 0].text(-0.08, 0.5, str(text), transform=axes[r, 0].transAxes, ha="right",
+        axes[r, 0].text(-0.08, 0.5, textwrap.fill(str(text), 20), transform=axes[r, 0].transAxes, ha="right",
                         va="center", fontsize=9)
     if title:
         fig.suptitle(title)

@@ -81,6 +81,14 @@ def test_image_grid_labels_its_rows():
     with pytest.raises(ValueError, match="2 rows of images but 1 row labels"):
         image_grid(np.zeros((6, 784)), ncols=3, rows=["originals"])
 
+
+def test_image_grid_wraps_long_row_labels():
+    fig = image_grid(np.zeros((2, 784)), ncols=1, rows=["short", "a row label far too long for one line"])
+    texts = [t.get_text() for ax in fig.get_axes() for t in ax.texts]
+    assert texts[0] == "short"
+    assert texts[1].replace("\n", " ") == "a row label far too long for one line"
+    assert max(len(line) for line in texts[1].splitlines()) <= 20
+
 @pytest.mark.parametrize("metric, words", [
     ("test_error_pct", ("test error", "%")), ("small_gap_pp", ("small gap", "points")),
     ("test_sq_err", ("test squared error", "per image")),
