@@ -14,7 +14,7 @@ import importlib
 
 from .checkpoints import load_or_train
 from .config import Budget, current_budget
-from .data import bernoulli_like, load_mnist, stratified_indices, to_tf_dataset, to_torch
+from .data import bernoulli_like, load_mnist, stratified_indices, to_torch
 from .device import get_device
 from .lab import setup_lab
 from .loop import History, NonFiniteLossError
@@ -38,7 +38,7 @@ _LAZY = {
 
 __all__ = ["Budget", "History", "NonFiniteLossError", "bernoulli_like", "current_budget",
            "get_device", "load_mnist", "load_or_train", "load_results", "save_results", "seed_everything", "setup_lab",
-           "stratified_indices", "to_tf_dataset", "to_torch", *_LAZY]
+           "stratified_indices", "to_torch", *_LAZY]
 
 
 def __getattr__(name: str):

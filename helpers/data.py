@@ -230,19 +230,3 @@ def to_torch(*arrays: np.ndarray, device=None):
         out.append(torch.as_tensor(a, device=device))
     return tuple(out) if len(out) > 1 else out[0]
 
-
-def to_tf_dataset(x: np.ndarray, y: np.ndarray | None = None, *, batch_size: int = 128,
-                  shuffle: bool = True, seed: int = 0):
-    """A batched ``tf.data.Dataset`` of ``x`` (and ``y``), shuffled each epoch with ``seed``."""
-    import tensorflow as tf
-
-    if not isinstance(x, np.ndarray) or (y is not None and not isinstance(y, np.ndarray)):
-        raise TypeError("to_tf_dataset expects numpy arrays")
-    if y is not None and len(x) != len(y):
-        raise ValueError(f"x and y differ in length: {len(x)} vs {len(y)}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    ds = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
-    if shuffle:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

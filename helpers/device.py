@@ -63,16 +63,3 @@ def get_device(framework: str = "torch", *, verbose: bool = True):
                       "stored wall time)", RuntimeWarning, stacklevel=_caller_outside_package())
     return device
 
-
-def device_name(device) -> str:
-    """A human-readable name of ``device`` (torch device or TensorFlow device string)."""
-    text = str(device)
-    if "cuda" in text:
-        import torch
-
-        return torch.cuda.get_device_name(0)
-    if "GPU" in text:
-        return "TensorFlow GPU"
-    if "mps" in text:
-        return "Apple MPS"
-    return f"CPU ({os.cpu_count()} cores)"

@@ -158,14 +158,3 @@ def test_torch_adapter_keeps_dtypes():
     with pytest.raises(ValueError, match="at least one"):
         data.to_torch()
 
-
-def test_tf_dataset_adapter_batches_everything_once():
-    x, y = load_mnist("test", subset=100)
-    batches = list(data.to_tf_dataset(x, y, batch_size=32, seed=0))
-    assert [len(b[0]) for b in batches] == [32, 32, 32, 4]
-    seen = np.concatenate([b[1].numpy() for b in batches])
-    assert sorted(seen) == sorted(y)
-    with pytest.raises(ValueError, match="differ in length"):
-        data.to_tf_dataset(x, y[:5])
-    with pytest.raises(ValueError, match="batch_size"):
-        data.to_tf_dataset(x, y, batch_size=0)
