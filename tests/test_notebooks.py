@@ -256,6 +256,22 @@ def test_a_run_under_another_python_is_rehashed_only_on_unchanged_files(tmp_path
     assert "3.99.0" in read(path).metadata[KEY]["hashed_by"]
 
 
+def test_the_hash_of_a_definition_is_the_same_under_pythons_that_add_empty_fields() -> None:
+    import ast
+
+    from tools.reach import digest
+
+    source = 'def f(x, y=None):\n    """Docstring."""\n    return [x, y]\n\n\nclass C:\n    pass\n'
+    here = ast.parse(source).body
+    like_312 = ast.parse(source).body
+    for node in like_312:  # what Python 3.12 parses: an empty type_params on every def and class
+        node._fields = (*node._fields, "type_params")
+        node.type_params = []
+    assert digest(here) == digest(like_312)
+    assert digest(here) != digest(ast.parse(source.replace("[x, y]", "[y, x]")).body)
+    assert digest(here) != digest(ast.parse(source.replace("y=None", "y=0")).body)
+
+
 def test_a_version_difference_is_reported_not_stale(tmp_path: Path) -> None:
     path, _ = stamped(tmp_path)
     nb = read(path)
