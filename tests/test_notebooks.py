@@ -365,12 +365,15 @@ def test_outputs_are_made_lean() -> None:
     cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text="0%\r"),
                     nbformat.v4.new_output("stream", name="stderr", text="50%\r100%\n"),
                     nbformat.v4.new_output("stream", name="stdout", text=f"{ROOT}/helpers/a.py:1\n"),
+                    nbformat.v4.new_output("stream", name="stdout",
+                                           text="/tmp/ipykernel_10514/4274618077.py:22: RuntimeWarning: w\n"),
                     nbformat.v4.new_output("display_data", data={
                         "text/plain": "bar", "application/vnd.jupyter.widget-view+json": {}})]
     nb = nbformat.v4.new_notebook(cells=[cell])
     lean(nb)
     assert "execution" not in cell.metadata
-    assert [o.get("text") for o in cell.outputs] == ["100%\n", "helpers/a.py:1\n", None]
+    assert [o.get("text") for o in cell.outputs] == [
+        "100%\n", "helpers/a.py:1\nthis cell, line 22: RuntimeWarning: w\n", None]
     assert cell.outputs[2]["data"] == {"text/plain": "bar"}
 
     font = "findfont: Font family ['cmr10'] not found. Falling back to DejaVu Sans.\n"
@@ -384,6 +387,16 @@ def test_outputs_are_made_lean() -> None:
     cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="x" * 1_100_000)]
     with pytest.raises(SystemExit, match="over the 1,000,000-byte limit"):
         lean(nb)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_stored_outputs_name_no_machine_path(path: Path) -> None:
+    nb = read(path)
+    text = "\n".join(json.dumps(output) for cell in nb.cells if cell.cell_type == "code"
+                     for output in cell.get("outputs", []))
+    found = [pattern for pattern in (str(ROOT), "ipykernel_", "/tmp/", "/home/", "/root/", "/content/")
+             if pattern in text]
+    assert found == [], f"{path.name} stores machine paths"
 
 
 def test_executors_run_one_at_a_time(tmp_path: Path) -> None:

@@ -210,10 +210,16 @@ def merge_streams(outputs: list) -> list:
     return merged
 
 
+# The file name IPython gives a cell's code, which a warning raised in the cell prints:
+# /tmp/ipykernel_4242/1234567890.py:22 (a temporary path of the machine that ran it).
+KERNEL_CELL = re.compile(r"(?:/[^\s/]+)*/ipykernel_\d+/\d+\.py:(\d+)")
+
+
 def without_root(text: str, root: Path = ROOT) -> str:
-    """``text`` with this checkout's absolute path cut from file names (warnings print them),
-    so stored outputs read ``helpers/lab.py`` wherever the book was executed."""
-    return text.replace(f"{root}/", "")
+    """``text`` with this checkout's absolute path cut from file names (warnings print them)
+    and a cell's temporary file name replaced by "this cell, line N", so stored outputs read
+    ``helpers/lab.py`` wherever the book was executed and name no machine's paths."""
+    return KERNEL_CELL.sub(r"this cell, line \1", text.replace(f"{root}/", ""))
 
 
 # Matplotlib's note that its font cache lacks a font: a fact about the machine's cache (a damaged
