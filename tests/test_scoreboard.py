@@ -302,6 +302,29 @@ def test_each_lab_run_is_described_from_its_stamp(tmp_path):
     assert "09_x_tensorflow" not in text, "a lab without full-mode outputs has no run to show"
 
 
+def test_a_run_that_loaded_networks_says_how_many(tmp_path, monkeypatch, capsys):
+    torch = pytest.importorskip("torch")
+    from helpers.checkpoints import load_or_train
+
+    monkeypatch.setenv("BOOK_CHECKPOINT_DIR", str(tmp_path / "checkpoints"))
+    model = torch.nn.Linear(2, 1)
+    load_or_train("net", model, lambda m: {"loss": [1.0]}, {"lr": 0.1})
+    load_or_train("net", model, lambda m: {"loss": [1.0]}, {"lr": 0.1})  # now loaded
+    printed = capsys.readouterr().out
+    cell = {"cell_type": "code", "outputs": [{"output_type": "stream", "name": "stdout",
+                                              "text": printed}]}
+    assert len(scoreboard.loaded_checkpoints({"cells": [cell]})) == 1
+
+    lab = tmp_path / "notebooks" / "09_x_pytorch.ipynb"
+    lab.parent.mkdir(parents=True)
+    stamp = {"mode": "full", "wall_time_s": 60.0, "device_name": "Some CPU"}
+    lab.write_text(json.dumps({"cells": [cell, cell], "metadata": {scoreboard.STAMP: stamp}}))
+    text = scoreboard.runs_section([lab], tmp_path / "book")
+    assert "2 networks loaded, not trained" in text
+    lab.write_text(json.dumps({"cells": [], "metadata": {scoreboard.STAMP: stamp}}))
+    assert "loaded" not in scoreboard.runs_section([lab], tmp_path / "book").split("|---|")[-1]
+
+
 def test_a_relative_tolerance_scales_with_the_values():
     assert scoreboard.within(100.0, 100.09, {"relative": 1e-3})
     assert not scoreboard.within(100.0, 100.2, {"relative": 1e-3})

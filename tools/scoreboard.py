@@ -349,14 +349,29 @@ def show_time(stamp: str) -> str:
     return f"{when.day} {month} {when.year} {when:%H:%M:%S}"
 
 
+# What helpers.load_or_train prints when it loads a network instead of training it.
+LOADED = re.compile(r"^loaded (\S+) \(trained earlier with this config\)$", re.M)
+
+
+def loaded_checkpoints(nb: dict) -> list[str]:
+    """The checkpoints a lab's stored run loaded instead of training, read from its outputs."""
+    return [name for c in nb.get("cells", []) if c.get("cell_type") == "code"
+            for o in c.get("outputs", []) if o.get("output_type") == "stream"
+            for name in LOADED.findall("".join(o.get("text", "")))]
+
+
 def runs_section(labs: list[Path], base: Path) -> str:
     """Where and how long each lab's stored outputs ran, and with which libraries: read from
     the stamp tools/execute.py wrote into the notebook."""
     lines = ["## How the stored outputs were made", "",
-             "Read from the stamp each lab's full-mode run left in its notebook.", "",
+             "Read from the stamp each lab's full-mode run left in its notebook. A run that "
+             "loaded networks trained by an earlier full-mode run of the same code (same "
+             "configuration and model, `helpers.load_or_train`) takes less time than one that "
+             "trains them; the count of loaded networks is shown, and each lab prints which.", "",
              "| lab | device; wall time; run on (UTC) | libraries |", "|---|---|---|"]
     for lab in labs:
-        stamp = json.loads(lab.read_text()).get("metadata", {}).get(STAMP) or {}
+        nb = json.loads(lab.read_text())
+        stamp = nb.get("metadata", {}).get(STAMP) or {}
         if stamp.get("mode") != "full":
             continue
         seconds = stamp.get("wall_time_s")
@@ -368,6 +383,9 @@ def runs_section(labs: list[Path], base: Path) -> str:
         if stamp.get("threads"):  # the kernel was limited: tools/execute.py --threads N
             device += f" ({stamp['threads']} thread{'s' if stamp['threads'] != 1 else ''})"
         run = f"{device}; {minutes}; {when}"
+        loaded = len(loaded_checkpoints(nb))
+        if loaded:
+            run += f"; {loaded} network{'s' if loaded != 1 else ''} loaded, not trained"
         lines.append("| " + " | ".join(cell(c) for c in [name, run, versions]) + " |")
     return "\n".join(lines) + "\n"
 
