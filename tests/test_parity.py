@@ -47,6 +47,17 @@ def test_both_plain_gans_collapse_and_both_best_methods_cover_the_ring():
         assert best == seeds, (framework, best)
 
 
+def test_both_labs_find_minibatch_std_spreads_the_mnist_gan():
+    """Chapter 6's MNIST section, as both labs must agree on it: the discriminator with the
+    minibatch standard deviation ends with a class histogram closer to uniform and a lower FID
+    than the plain GAN, and neither is below the real-vs-real floor."""
+    results = recorded_results("06_mode_collapse")
+    assert set(results) == {"torch", "tensorflow"}, sorted(results)
+    for framework, values in results.items():
+        assert values["mnist_mbstd_kl_to_uniform"] < values["mnist_gan_kl_to_uniform"], framework
+        assert values["mnist_fid_floor"] < values["mnist_mbstd_fid"] < values["mnist_gan_fid"], framework
+
+
 def test_both_feature_extractors_rank_the_books_models_alike():
     """Chapter 7's parity for its ranking: the floor, the three autoencoders, the VAE and the two
     stored GAN sample files, scored at the same N, come out in the same order by FID in both
