@@ -47,6 +47,19 @@ def test_both_plain_gans_collapse_and_both_best_methods_cover_the_ring():
         assert best == seeds, (framework, best)
 
 
+def test_both_dcgans_meet_chapter_5s_goals():
+    """Chapter 5's parity, as its issue states it: each lab's DCGAN meets the chapter's goals
+    (at least 80 % of its digits labelled with p >= 0.9, all ten classes, a class histogram
+    within 0.05 nats of uniform) and scores an FID above the real-vs-real floor."""
+    results = recorded_results("05_gans")
+    assert set(results) == {"torch", "tensorflow"}, sorted(results)
+    for framework, values in results.items():
+        assert values["confident_pct"] >= 80.0, (framework, values["confident_pct"])
+        assert values["digits_present"] == 10, (framework, values["digits_present"])
+        assert values["kl_to_uniform"] <= 0.05, (framework, values["kl_to_uniform"])
+        assert values["fid_floor"] < values["fid"], framework
+
+
 def test_both_labs_find_minibatch_std_spreads_the_mnist_gan():
     """Chapter 6's MNIST section, as both labs must agree on it: the discriminator with the
     minibatch standard deviation ends with a class histogram closer to uniform and a lower FID
