@@ -4,28 +4,67 @@ SHELL := bash
 .SHELLFLAGS := -eo pipefail -c
 .DEFAULT_GOAL := help
 
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
-VENV := .venv
+# The Pythons the pins install on and the tests pass under; the first one found is used
+# unless PYTHON names another (make test PYTHON=python3.13 VENV=.venv-3.13).
+SUPPORTED := 3.11 3.12 3.13
+PYTHON ?= $(shell for v in $(SUPPORTED); do command -v python$$v && break; done)
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # pip prints a line per package for every index folder it skips; keep the log readable.
 QUIET_PIP := sed "/is ignored: it is neither a file nor a directory/d"
+# Test workers, each lab kernel and each worker on one thread: two labs at a time on 2 cores.
+JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n < 2 ? 2 : n )))
+ONE_THREAD := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
+  TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
+PYTEST := $(ONE_THREAD) BOOK_MODE=fast $(BIN)/python -m pytest -q -p no:cacheprovider \
+  -n $(JOBS) --dist loadfile --nbval-lax --nbval-current-env
 
 NB ?= notebooks
 
-.PHONY: help env test unit nbval book execute execute-pair stale bench clean
+.PHONY: help python env browser test unit nbval colab-check book execute execute-pair stale \
+  bench clean
 
 help:
-	@echo "make test     create .venv if missing, run the unit tests and every notebook (fast mode)"
-	@echo "make book     create .venv if missing, build the HTML book into _build/html"
-	@echo "make execute  re-run notebooks in full mode and store their outputs (NB=path to pick)"
+	@echo "make test         create .venv if missing; unit tests and every lab in fast mode, with"
+	@echo "                  its exercises' solutions, two at a time (JOBS=n to change)"
+	@echo "make unit         the unit tests only;  make nbval  the labs only (NB=path to pick)"
+	@echo "make book         create .venv if missing, build the HTML book into _build/html"
+	@echo "make colab-check  every lab in fast mode on Colab's library versions (colab/), in a"
+	@echo "                  kernel that takes the setup cell's Colab branch"
+	@echo "make execute      re-run notebooks in full mode and store their outputs (NB=path to pick)"
 	@echo "make execute-pair NB=\"a.ipynb b.ipynb\"  the same for two labs side by side, one thread each"
-	@echo "make stale    list the labs whose stored outputs are stale, why, and what re-running costs"
-	@echo "make bench    time the helpers training loop against a DataLoader loop"
+	@echo "make stale        list the labs whose stored outputs are stale, why, and what re-running costs"
+	@echo "make bench        time the helpers training loop against a DataLoader loop"
+	@echo "make env          create or update .venv;  make browser  install headless Chromium"
+	@echo "make python       say which Python is used;  make clean  remove _build and checkpoints"
+	@echo "PYTHON=python3.X VENV=.venv-3.X  use another supported Python ($(SUPPORTED))"
+
+# Which Python builds $(VENV), or which one it holds; an unsupported one is refused.
+python:
+	@if [ -x $(BIN)/python ]; then \
+	  have=$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	  if [ "$(origin PYTHON)" = "command line" ]; then \
+	    want=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	    if [ "$$want" != "$$have" ]; then \
+	      echo "$(VENV) holds Python $$have, not $$want ($(PYTHON)): add VENV=.venv-$$want," \
+	        "or remove $(VENV)"; exit 2; fi; fi; \
+	  where="$(VENV)"; \
+	else \
+	  if [ -z "$(PYTHON)" ]; then echo "no python$(firstword $(SUPPORTED)) (or any of" \
+	    "$(SUPPORTED)) on the PATH: install one (pyenv install 3.11, your package manager," \
+	    "or python.org) or name it with PYTHON=/path/to/python"; exit 2; fi; \
+	  have=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	  where="$(PYTHON), to create $(VENV)"; \
+	fi; \
+	case " $(SUPPORTED) " in *" $$have "*) ;; \
+	  *) echo "Python $$have ($$where) is not supported: the book runs on $(SUPPORTED);" \
+	       "name one with PYTHON=python3.11 VENV=.venv-3.11"; exit 2;; esac; \
+	echo "Python $$have ($$where)"
 
 env: $(STAMP)
 
-$(STAMP): requirements.txt requirements-nodeps.txt
+$(STAMP): requirements.txt requirements-nodeps.txt | python
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip 2>&1 | $(QUIET_PIP)
 	$(BIN)/python -m pip install -q -r requirements.txt 2>&1 | $(QUIET_PIP)
@@ -33,14 +72,30 @@ $(STAMP): requirements.txt requirements-nodeps.txt
 	$(BIN)/python -c "import torch, tensorflow, jupyter_book, nbval"
 	@touch $@
 
-unit: $(STAMP)
-	$(BIN)/python -m pytest tests -q
+# Headless Chromium for the browser tests of the built book (tests/test_book_render.py);
+# those tests are skipped, saying why, where it can be neither found nor installed.
+browser:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing headless Chromium for the browser tests (apt-get install chromium)"; \
+	    apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null || true; \
+	  fi; \
+	  command -v chromium >/dev/null || echo "NOTE: no Chromium here and none could be" \
+	    "installed (as root: apt-get install chromium): the browser tests will be skipped"; }
+
+# One pytest run: the labs (with their exercises) and the unit tests share the workers; the
+# book build and the browser tests go first, since they take longest.
+test: $(STAMP) browser
+	$(PYTEST) tests/test_book_render.py $(NB) tests
+
+unit: $(STAMP) browser
+	$(PYTEST) tests
 
 nbval: $(STAMP)
-	BOOK_MODE=fast $(BIN)/python -m pytest --nbval-lax --nbval-current-env -q \
-	  -p no:cacheprovider $(NB)
+	$(PYTEST) $(NB)
 
-test: unit nbval
+colab-check:
+	$(MAKE) -C colab check PYTHON_COLAB="$(PYTHON_COLAB)"
 
 book: $(STAMP)
 	$(BIN)/python tools/mathjax.py

@@ -3,6 +3,11 @@ import sys
 from pathlib import Path
 
 import pytest
+# Before anything imports TensorFlow: torch's compiler stack loads triton's native library
+# on first use (torch.use_deterministic_algorithms does), and under Python 3.12 and 3.13 that
+# crashes the process once TensorFlow's libraries are loaded. A lab imports one framework;
+# a test process imports both, so it loads triton (where installed) first.
+import torch._dynamo  # noqa: F401,E402
 
 from helpers.results import results_dir
 

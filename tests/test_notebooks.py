@@ -17,7 +17,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tools.execute import (KEY, code_hash, collapse_carriage_returns, fingerprint,  # noqa: E402
+from tools.execute import (KEY, cell_tree, code_hash, collapse_carriage_returns,  # noqa: E402
+                           fingerprint, text_hash,
                            lean, main, report_stale, restamp, restamp_from, sha256_bytes,
                            stale_reasons, version_notes, whole_files)
 from tools.execute import core_slots, execute, kernel_env, parse_threads  # noqa: E402
@@ -139,7 +140,7 @@ def stamped(tmp_path: Path, source: str = "import helpers.fake\nx = helpers.fake
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
     nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="2\n")]
     reached = fingerprint(nb, package_sources(tmp_path))
-    nb.metadata[KEY] = {"mode": "full", "code_sha256": code_hash(nb), "reached": reached,
+    nb.metadata[KEY] = {"mode": "full", "code_tree_sha256": code_hash(nb), "reached": reached,
                         "whole_files": {}}
     path = tmp_path / "lab.ipynb"
     nbformat.write(nb, path)
@@ -211,20 +212,58 @@ def test_a_loaded_module_the_analysis_missed_is_hashed_whole(tmp_path: Path) -> 
         "helpers/dynamic.py changed since the outputs were made"]
 
 
-def test_an_old_stamp_is_restamped_only_while_fresh(tmp_path: Path) -> None:
-    path, helper = stamped(tmp_path)
+def test_a_text_hash_stamp_is_converted_only_while_the_text_is_what_ran(tmp_path: Path) -> None:
+    path, _ = stamped(tmp_path)
     nb = read(path)
-    old = {"mode": "full", "code_sha256": code_hash(nb),
-           "helpers": {"helpers/fake.py": sha256_bytes(helper.read_bytes())}}
-    nb.metadata[KEY] = old
-    nbformat.write(nb, path)
-    assert any("predates" in r for r in stale_reasons(path, root=tmp_path))
-    helper.write_text(FAKE_MODULE + "# edited\n")
-    assert not restamp(path, root=tmp_path), "a stale old stamp must not be restamped"
-    helper.write_text(FAKE_MODULE)
-    assert restamp(path, root=tmp_path)
-    assert stale_reasons(path, root=tmp_path) == []
-    assert read(path).metadata[KEY]["loaded"] == ["helpers/fake.py"]
+    stamp = nb.metadata[KEY]
+    del stamp["code_tree_sha256"]
+    stamp["code_sha256"] = text_hash(nb)  # what stamps held before syntax-tree hashes
+    nbformat.write(nb, tmp_path / "old.ipynb")
+    assert any("predates syntax-tree hashes" in r
+               for r in stale_reasons(tmp_path / "old.ipynb", root=tmp_path))
+    nb.cells[0].source += "  # only a comment, but not the text that ran"
+    nbformat.write(nb, tmp_path / "edited.ipynb")
+    assert not restamp(tmp_path / "edited.ipynb"), "a changed text must not be restamped"
+    assert restamp(tmp_path / "old.ipynb")
+    assert stale_reasons(tmp_path / "old.ipynb", root=tmp_path) == []
+    assert "code_sha256" not in read(tmp_path / "old.ipynb").metadata[KEY]
+
+
+def reformatted(source: str) -> str:
+    """``source`` as a formatter with other habits might leave it: every statement written
+    anew by ``ast.unparse`` (other quotes, spacing and line breaks, no comments), and a
+    comment added."""
+    import ast
+
+    return "# reformatted\n" + ast.unparse(ast.parse(source)) + "\n"
+
+
+def test_a_reformat_keeps_every_lab_fresh_and_a_changed_constant_stales_it(tmp_path: Path) -> None:
+    for path in NOTEBOOKS:
+        nb = read(path)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.source = reformatted(cell.source)
+        nbformat.write(nb, tmp_path / path.name)
+        assert stale_reasons(tmp_path / path.name) == [], path.name
+    nb = read(NOTEBOOKS[0])
+    cell = next(c for c in nb.cells if c.cell_type == "code" and "= 0" in c.source)
+    cell.source = cell.source.replace("= 0", "= 1", 1)
+    nbformat.write(nb, tmp_path / "changed.ipynb")
+    assert stale_reasons(tmp_path / "changed.ipynb") == [
+        "code cells changed since the outputs were made"]
+
+
+def test_a_cell_tree_ignores_comments_and_layout_but_not_magics_or_literals() -> None:
+    trees = {cell_tree(s) for s in ("x = f(1, 'a')", "x = f(1,\n      'a')  # why",
+                                    'x = f(1, "a")')}
+    assert len(trees) == 1
+    assert cell_tree("def g():\n    return 1") == cell_tree(
+        'def g():\n    """A docstring a formatter may rewrap."""\n    return 1')
+    for other in ("x = f(2, 'a')", "x = f(1, 'b')", "x = g(1, 'a')", "%time x = f(1, 'a')",
+                  "!ls\nx = f(1, 'a')", "'shown as the output'\nx = f(1, 'a')"):
+        assert cell_tree(other) not in trees, other
+    assert cell_tree("x = (") == "text:x = ("  # no syntax tree: the text counts
 
 
 def test_a_run_under_another_python_is_rehashed_only_on_unchanged_files(tmp_path: Path) -> None:

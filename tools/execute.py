@@ -3,8 +3,8 @@
     BOOK_MODE=full python tools/execute.py [notebook or folder ...]   (default: notebooks/)
     BOOK_MODE=full python tools/execute.py --threads N [...]   each kernel on N threads
     python tools/execute.py --stale [...]     which labs are stale, why, and what a re-run costs
-    python tools/execute.py --restamp [...]   rewrite stamps of the old whole-file kind that
-                                              are still fresh, without re-running
+    python tools/execute.py --restamp [...]   convert stamps that hashed code cells as text,
+                                              where the text is unchanged, without re-running
     python tools/execute.py --restamp-from REV NB   rewrite the definition hashes of a lab that
                                               ran under another Python (on a GPU machine, say)
                                               on the tree of commit REV, after checking that no
@@ -17,7 +17,8 @@ threads spinning for each other's cores. An executor takes every core unless ``-
 limits its kernel to N threads (OpenMP, MKL, OpenBLAS and TensorFlow); then it takes N cores,
 so two ``--threads 1`` executors run side by side on 2 cores. The stamp records ``threads``.
 
-The stamp in ``metadata["dropout_to_fid"]`` records a hash of the code cells, a hash of each
+The stamp in ``metadata["dropout_to_fid"]`` records a hash of the code cells' syntax trees
+(so a lab reformatted, or with its comments edited, stays fresh), a hash of each
 ``helpers`` definition and module the lab reaches (see ``tools/reach.py``), a whole-file hash
 of any helpers module the kernel loaded that the analysis did not reach, the library
 versions, the device and the wall time. ``stale_reasons`` (used by the tests) compares a
@@ -26,6 +27,7 @@ not make a lab stale.
 """
 from __future__ import annotations
 
+import ast
 import contextlib
 import datetime as dt
 import fcntl
@@ -44,7 +46,7 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script, only tools/ is on the path
-from tools.reach import package_sources, reach_of  # noqa: E402
+from tools.reach import dump, package_sources, reach_of, strip_docstrings  # noqa: E402
 
 KEY = "dropout_to_fid"
 MAX_OUTPUT_BYTES = 1_000_000
@@ -86,10 +88,33 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def code_hash(nb) -> str:
-    """sha256 of the code cells' sources, in order."""
+def text_hash(nb) -> str:
+    """sha256 of the code cells' sources as text, in order: what stamps recorded before
+    code cells were hashed by their syntax trees (read only to convert such a stamp)."""
     sources = [cell.source for cell in nb.cells if cell.cell_type == "code"]
     return sha256_bytes("\n\x1e\n".join(sources).encode())
+
+
+def cell_tree(source: str) -> str:
+    """The syntax tree of one code cell as text: comments, line breaks, spacing and the
+    docstrings of functions and classes do not show; every statement, name and literal does.
+
+    IPython's own transformation turns magics and shell lines into the calls they run first,
+    so they count too. A cell that does not parse is taken as its text."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:
+        tree = ast.parse(TransformerManager().transform_cell(source))
+    except SyntaxError:
+        return "text:" + source
+    # A cell's own leading string is not a docstring: the cell shows it as its output.
+    return "\n".join(dump(strip_docstrings(statement)) for statement in tree.body)
+
+
+def code_hash(nb) -> str:
+    """sha256 of the code cells' syntax trees (see :func:`cell_tree`), in order: a lab
+    reformatted, or with comments edited, keeps its hash."""
+    return sha256_bytes("\n\x1e\n".join(cell_tree(source) for source in code_cells(nb)).encode())
 
 
 def code_cells(nb) -> list[str]:
@@ -133,11 +158,13 @@ def stale_reasons(path: str | Path, root: Path = ROOT) -> list[str]:
     reasons = []
     if stamp.get("mode") != "full":
         reasons.append(f"outputs are from {stamp.get('mode')!r} mode, not full")
-    if stamp.get("code_sha256") != code_hash(nb):
+    if "code_tree_sha256" not in stamp:
+        reasons.append("the stamp predates syntax-tree hashes of code cells: run "
+                       "`tools/execute.py --restamp`, which converts it if the cells are unchanged")
+    elif stamp["code_tree_sha256"] != code_hash(nb):
         reasons.append("code cells changed since the outputs were made")
     if "reached" not in stamp:
-        reasons.append("the stamp predates definition-level stamps: run "
-                       "`tools/execute.py --restamp` if it is otherwise fresh")
+        reasons.append("the stamp predates definition-level stamps: re-run the lab")
     else:
         package = package_sources(root)
         then, now = stamp["reached"], fingerprint(nb, package)
@@ -308,7 +335,7 @@ def execute(path: Path, threads: int | None = None) -> float:
     lean(nb, where=str(path))
     stamp = {
         "mode": "full",
-        "code_sha256": code_hash(nb),
+        "code_tree_sha256": code_hash(nb),
         "reached": reached,
         "loaded": sorted(Path(f).resolve().relative_to(ROOT).as_posix()
                          for f in info["helpers"] if Path(f).resolve().is_relative_to(ROOT)),
@@ -354,25 +381,17 @@ def require_full_mode() -> None:
                          "(make execute does)")
 
 
-def old_stamp_is_fresh(nb, root: Path = ROOT) -> bool:
-    """Whether a stamp of the old kind (a whole-file hash of every helpers module the kernel
-    loaded) still matches: then the new, finer stamp may be written without a re-run."""
-    stamp = nb.metadata.get(KEY) or {}
-    files = stamp.get("helpers")
-    if stamp.get("mode") != "full" or not files or stamp.get("code_sha256") != code_hash(nb):
-        return False
-    return all((root / f).exists() and sha256_bytes((root / f).read_bytes()) == digest
-               for f, digest in files.items())
-
-
-def restamp(path: Path, root: Path = ROOT) -> bool:
-    """Rewrite an old-kind stamp that is still fresh as a definition-level one; True if done."""
+def restamp(path: Path) -> bool:
+    """Convert a stamp that hashed the code cells as text into one that hashes their syntax
+    trees, if the text is still what ran; True if done. Nothing else in the stamp changes."""
     nb = nbformat.read(path, as_version=4)
-    if not old_stamp_is_fresh(nb, root):
+    stamp = nb.metadata.get(KEY) or {}
+    if stamp.get("mode") != "full" or stamp.get("code_sha256") != text_hash(nb):
         return False
-    stamp = nb.metadata[KEY]
-    stamp["loaded"] = sorted(stamp.pop("helpers"))
-    write_definition_hashes(nb, path, root)
+    del stamp["code_sha256"]
+    stamp["code_tree_sha256"] = code_hash(nb)
+    nb.metadata[KEY] = dict(sorted(stamp.items()))
+    nbformat.write(nb, path)
     return True
 
 
@@ -400,7 +419,7 @@ def restamp_from(path: Path, revision: str, root: Path = ROOT) -> list[str]:
     stamp = nb.metadata.get(KEY) or {}
     if stamp.get("mode") != "full" or "loaded" not in stamp:
         return ["no full-mode, definition-level stamp"]
-    if stamp.get("code_sha256") != code_hash(nb):
+    if stamp.get("code_tree_sha256") != code_hash(nb):
         return ["code cells changed since the outputs were made"]
     diff = subprocess.run(["git", "diff", "--name-only", revision, "--", *stamp["loaded"]],
                           cwd=root, capture_output=True, text=True)

@@ -56,7 +56,7 @@ class Module:
         return [s for s in self.tree.body if not isinstance(s, _DEFINITIONS)]
 
 
-def _strip_docstrings(node: ast.AST) -> ast.AST:
+def strip_docstrings(node: ast.AST) -> ast.AST:
     """A copy of ``node`` whose function, class and module bodies lose their docstrings."""
     node = copy.deepcopy(node)
     for child in ast.walk(node):
@@ -68,7 +68,7 @@ def _strip_docstrings(node: ast.AST) -> ast.AST:
     return node
 
 
-def _dump(node) -> str:
+def dump(node) -> str:
     """``ast.dump`` without the fields that are ``None`` or an empty list.
 
     Python versions add such fields (3.12 gives every function and class ``type_params=[]``)
@@ -77,18 +77,18 @@ def _dump(node) -> str:
     """
     if isinstance(node, ast.AST):
         fields = ((name, getattr(node, name, None)) for name in node._fields)
-        shown = [f"{name}={_dump(value)}" for name, value in fields
+        shown = [f"{name}={dump(value)}" for name, value in fields
                  if value is not None and not (isinstance(value, list) and not value)]
         return f"{type(node).__name__}({', '.join(shown)})"
     if isinstance(node, list):
-        return f"[{', '.join(_dump(item) for item in node)}]"
+        return f"[{', '.join(dump(item) for item in node)}]"
     return repr(node)
 
 
 def digest(nodes: list[ast.AST]) -> str:
     """sha256 of the syntax trees of ``nodes`` (no line numbers, no docstrings, no empty
     fields: the same under every Python version that parses them alike)."""
-    text = "\n".join(_dump(_strip_docstrings(n)) for n in nodes)
+    text = "\n".join(dump(strip_docstrings(n)) for n in nodes)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
