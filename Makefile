@@ -4,10 +4,18 @@ SHELL := bash
 .SHELLFLAGS := -eo pipefail -c
 .DEFAULT_GOAL := help
 
-# The Pythons the pins install on and the tests pass under; the first one found is used
-# unless PYTHON names another (make test PYTHON=python3.13 VENV=.venv-3.13).
+# The Pythons the pins install on and the tests pass under. The first one found (on the PATH,
+# else in pyenv) builds .venv; PY=3.13 picks another into .venv-3.13 (make test PY=3.13), and
+# PYTHON=/path/to/python names one outright.
 SUPPORTED := 3.11 3.12 3.13
-PYTHON ?= $(shell for v in $(SUPPORTED); do command -v python$$v && break; done)
+find_python = $(shell python$(1) -c '' 2>/dev/null && command -v python$(1) || ls -d \
+  $$(pyenv root 2>/dev/null)/versions/$(1).*/bin/python$(1) 2>/dev/null | tail -n 1)
+ifdef PY
+PYTHON := $(call find_python,$(PY))
+VENV ?= .venv-$(PY)
+endif
+PYTHON ?= $(firstword $(foreach v,$(SUPPORTED),$(call find_python,$(v))))
+CHOSEN := $(if $(or $(PY),$(filter command line,$(origin PYTHON))),yes)
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -30,7 +38,7 @@ help:
 	@echo "                  its exercises' solutions, two at a time (JOBS=n to change)"
 	@echo "make unit         the unit tests only;  make nbval  the labs only (NB=path to pick)"
 	@echo "make book         create .venv if missing, build the HTML book into _build/html"
-	@echo "make colab-check  every lab in fast mode on Colab's library versions (colab/), in a"
+	@echo "make colab-check  every lab in fast mode on Colab's versions (requirements-colab.txt), in a"
 	@echo "                  kernel that takes the setup cell's Colab branch"
 	@echo "make execute      re-run notebooks in full mode and store their outputs (NB=path to pick)"
 	@echo "make execute-pair NB=\"a.ipynb b.ipynb\"  the same for two labs side by side, one thread each"
@@ -38,28 +46,30 @@ help:
 	@echo "make bench        time the helpers training loop against a DataLoader loop"
 	@echo "make env          create or update .venv;  make browser  install headless Chromium"
 	@echo "make python       say which Python is used;  make clean  remove _build and checkpoints"
-	@echo "PYTHON=python3.X VENV=.venv-3.X  use another supported Python ($(SUPPORTED))"
+	@echo "PY=3.X            use another supported Python ($(SUPPORTED)) in .venv-3.X"
 
 # Which Python builds $(VENV), or which one it holds; an unsupported one is refused.
 python:
 	@if [ -x $(BIN)/python ]; then \
 	  have=$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
-	  if [ "$(origin PYTHON)" = "command line" ]; then \
-	    want=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	  if [ -n "$(CHOSEN)" ]; then \
+	    want=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) \
+	      || { echo "PYTHON=$(PYTHON) does not run: name a Python $(SUPPORTED)"; exit 2; }; \
 	    if [ "$$want" != "$$have" ]; then \
-	      echo "$(VENV) holds Python $$have, not $$want ($(PYTHON)): add VENV=.venv-$$want," \
-	        "or remove $(VENV)"; exit 2; fi; fi; \
+	      echo "$(VENV) holds Python $$have, not $$want ($(PYTHON)): use PY=$$want (its own" \
+	        ".venv-$$want), or remove $(VENV)"; exit 2; fi; fi; \
 	  where="$(VENV)"; \
 	else \
-	  if [ -z "$(PYTHON)" ]; then echo "no python$(firstword $(SUPPORTED)) (or any of" \
-	    "$(SUPPORTED)) on the PATH: install one (pyenv install 3.11, your package manager," \
-	    "or python.org) or name it with PYTHON=/path/to/python"; exit 2; fi; \
-	  have=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	  if [ -z "$(PYTHON)" ]; then echo "no Python $(or $(PY),$(SUPPORTED)) found on the PATH or" \
+	    "in pyenv: install one (pyenv install $(or $(PY),3.11), your package manager, or" \
+	    "python.org) or name it with PYTHON=/path/to/python"; exit 2; fi; \
+	  have=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) \
+	    || { echo "PYTHON=$(PYTHON) does not run: name a Python $(SUPPORTED)"; exit 2; }; \
 	  where="$(PYTHON), to create $(VENV)"; \
 	fi; \
 	case " $(SUPPORTED) " in *" $$have "*) ;; \
 	  *) echo "Python $$have ($$where) is not supported: the book runs on $(SUPPORTED);" \
-	       "name one with PYTHON=python3.11 VENV=.venv-3.11"; exit 2;; esac; \
+	       "pick one with PY=3.11"; exit 2;; esac; \
 	echo "Python $$have ($$where)"
 
 env: $(STAMP)
@@ -84,18 +94,35 @@ browser:
 	    "installed (as root: apt-get install chromium): the browser tests will be skipped"; }
 
 # One pytest run: the labs (with their exercises) and the unit tests share the workers; the
-# book build and the browser tests go first, since they take longest.
+# book build and the browser tests go first, since they take longest. Networks are trained
+# into a fresh checkpoint folder, so a run never loads weights that other code trained.
+FRESH_CHECKPOINTS := dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; BOOK_CHECKPOINT_DIR=$$dir
+
 test: $(STAMP) browser
-	$(PYTEST) tests/test_book_render.py $(NB) tests
+	$(FRESH_CHECKPOINTS) $(PYTEST) tests/test_book_render.py $(NB) tests
 
 unit: $(STAMP) browser
-	$(PYTEST) tests
+	$(FRESH_CHECKPOINTS) $(PYTEST) tests
 
 nbval: $(STAMP)
-	$(PYTEST) $(NB)
+	$(FRESH_CHECKPOINTS) $(PYTEST) $(NB)
 
-colab-check:
-	$(MAKE) -C colab check PYTHON_COLAB="$(PYTHON_COLAB)"
+# Colab's library versions (requirements-colab.txt) in .venv-colab, on Colab's Python: found
+# on the PATH or in pyenv, or named with COLAB_PYTHON=/path/to/python3.X.
+COLAB_VERSION := $(shell sed -n 's/^\# python: *//p' requirements-colab.txt)
+COLAB_PYTHON ?= $(call find_python,$(COLAB_VERSION))
+COLAB_VENV := .venv-colab
+
+$(COLAB_VENV)/.installed: requirements-colab.txt
+	@test -n "$(COLAB_PYTHON)" || { echo "make colab-check needs Python $(COLAB_VERSION), as" \
+	  "Colab runs: install it (pyenv install $(COLAB_VERSION), your package manager, or" \
+	  "python.org) or name it with COLAB_PYTHON=/path/to/python$(COLAB_VERSION)"; exit 2; }
+	test -x $(COLAB_VENV)/bin/python || $(COLAB_PYTHON) -m venv $(COLAB_VENV)
+	$(COLAB_VENV)/bin/python -m pip install -q -r requirements-colab.txt 2>&1 | $(QUIET_PIP)
+	@touch $@
+
+colab-check: $(STAMP) $(COLAB_VENV)/.installed
+	$(BIN)/python tools/colab_check.py --python $(COLAB_VENV)/bin/python --jobs $(JOBS) $(NB)
 
 book: $(STAMP)
 	$(BIN)/python tools/mathjax.py
