@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))  # run as a script, only tools/ is on the path
 from tools.execute import kernel_env, targets  # noqa: E402
 
 VERSIONS = ROOT / "requirements-colab.txt"
+NODEPS = ROOT / "requirements-nodeps.txt"  # what the setup cell installs on Colab
 KERNEL = "colab-check"
 STAND_IN = '''"""Stands in for Colab's own module: a lab's setup cell only asks whether it is imported."""
 '''
@@ -52,8 +53,10 @@ def kernel_spec(folder: Path, python: str, repo_url: str) -> None:
     stand_in.mkdir(parents=True)                     # protobuf's google.protobuf still loads
     (stand_in / "__init__.py").write_text(STAND_IN)
     env = kernel_env(1, base={})
-    env.update(PYTHONPATH=str(folder / "site"), BOOK_MODE="fast", BOOK_REPO_URL=repo_url)
-    spec = {"argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+    env.update(PYTHONPATH=str(folder / "site"), BOOK_MODE="fast", BOOK_REPO_URL=repo_url,
+               PYDEVD_DISABLE_FILE_VALIDATION="1")  # Colab's ipykernel starts a debugger,
+    spec = {"argv": [python, "-Xfrozen_modules=off",  # which warns about frozen modules
+                     "-m", "ipykernel_launcher", "-f", "{connection_file}",
                      "--IPKernelApp.exec_lines=import google.colab"],
             "display_name": "Colab check", "language": "python", "env": env}
     (folder / "kernels" / KERNEL).mkdir(parents=True)
@@ -93,9 +96,15 @@ def main(arguments: list[str] | None = None) -> int:
     if have != want:
         raise SystemExit(f"{args.python} is Python {have or '(does not run)'}; Colab runs {want}")
     found = targets(args.notebooks)
+    # What Colab lacks is installed by the first lab's setup cell, as on Colab: not before.
+    lacking = [line.split("==")[0] for line in NODEPS.read_text().splitlines()
+               if line.strip() and not line.startswith("#")]
+    subprocess.run([args.python, "-m", "pip", "uninstall", "-y", "-q", *lacking],
+                   capture_output=True)
     folder = Path(tempfile.mkdtemp(prefix="colab-check-"))
     try:
-        kernel_spec(folder, args.python, f"file://{ROOT}")
+        kernel_spec(folder, os.path.abspath(args.python), f"file://{ROOT}")  # not resolved:
+        # a virtual environment's python is a link that must stay one
         os.environ["JUPYTER_PATH"] = str(folder)  # where jupyter_client finds the kernel spec
         print(f"{len(found)} labs in fast mode on Colab's versions ({VERSIONS.name}, Python "
               f"{want}), cloned from {ROOT}'s committed tree", flush=True)
