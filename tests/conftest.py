@@ -1,4 +1,6 @@
-"""Shared by the tests that read the results the labs' full-mode runs recorded."""
+"""Shared by the tests: a checkpoint folder of their own, and the reader of the results the
+labs' full-mode runs recorded."""
+import os
 import sys
 from pathlib import Path
 
@@ -22,3 +24,9 @@ def recorded_results(chapter: str) -> dict:
     if not results:
         pytest.skip(f"{chapter} has no recorded full-mode results yet")
     return results
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _checkpoints_of_their_own(tmp_path_factory) -> None:
+    """Networks the tests train go to a fresh folder, never the labs' checkpoints/."""
+    os.environ["BOOK_CHECKPOINT_DIR"] = str(tmp_path_factory.mktemp("checkpoints"))

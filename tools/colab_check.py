@@ -27,7 +27,8 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script, only tools/ is on the path
-from tools.execute import kernel_env, targets  # noqa: E402
+from tools.execute import targets  # noqa: E402
+from tools.slots import kernel_env  # noqa: E402
 
 VERSIONS = ROOT / "requirements-colab.txt"
 NODEPS = ROOT / "requirements-nodeps.txt"  # what the setup cell installs on Colab

@@ -24,7 +24,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script, only tools/ is on the path
-from tools.execute import KEY as STAMP  # noqa: E402  the key a lab's stamp is stored under
+from tools.freshness import KEY as STAMP  # noqa: E402  the key a lab's stamp is stored under
 
 SCOREBOARD = "scoreboard.json"
 FRAMEWORKS = {"torch": "PyTorch", "tensorflow": "TensorFlow"}

@@ -2,7 +2,7 @@
 
 The repository URL lives in ``_config.yml`` (``repository.url``) and nowhere else;
 ``python tools/setup_cell.py`` rewrites the setup cell of every notebook from this template,
-and ``tests/test_notebooks.py`` fails when a notebook's cell differs from it.
+and ``tests/test_labs.py`` fails when a notebook's cell differs from it.
 """
 from __future__ import annotations
 
