@@ -43,6 +43,8 @@ def save_results(chapter: str, framework: str, values: dict[str, float], *,
 
 
 def load_results(chapter: str, *, directory: str | Path | None = None) -> dict:
-    """The recorded results of ``chapter``: ``{framework: {metric: value}}`` (may be empty)."""
-    path = Path(directory or results_dir()) / f"{chapter}.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+    """The recorded results of ``chapter``: ``{framework: {metric: value}}`` (may be empty),
+    its supplementary files merged in, as :func:`helpers.recorded.load_recorded` reads them."""
+    from .recorded import load_recorded
+
+    return load_recorded(directory).get(chapter, {})

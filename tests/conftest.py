@@ -14,7 +14,7 @@ import torch._dynamo  # noqa: F401,E402
 from helpers.results import results_dir
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tools.scoreboard import load_recorded  # noqa: E402  the one reader of every results file
+from helpers.recorded import load_recorded  # noqa: E402  the one reader of every results file
 
 
 def recorded_results(chapter: str) -> dict:

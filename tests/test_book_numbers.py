@@ -22,7 +22,7 @@ from helpers.results import FRAMEWORKS, results_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tools.scoreboard import load_recorded  # noqa: E402
+from helpers.recorded import load_recorded  # noqa: E402
 
 
 # Typed numbers that may equal a recorded value, (page, number) -> the metric they equal: a

@@ -41,3 +41,13 @@ def test_missing_results_are_empty(tmp_path):
 def test_bad_input(tmp_path, framework, values):
     with pytest.raises(ValueError):
         save_results("01_x", framework, values, directory=tmp_path)
+
+
+def test_one_reader_reads_a_whole_file_and_refuses_a_missing_one(tmp_path):
+    from helpers.recorded import RecordedError, read_file
+
+    (tmp_path / "01_x.long.json").write_text('{"torch": {"e": 1.0}, "runs": {"a": [1, 2]}}')
+    assert read_file("01_x.long", tmp_path) == {"torch": {"e": 1.0}, "runs": {"a": [1, 2]}}
+    assert load_results("01_x", directory=tmp_path) == {"torch": {"e": 1.0}}  # merged, no runs
+    with pytest.raises(RecordedError, match="no results/01_y.json"):
+        read_file("01_y", tmp_path)

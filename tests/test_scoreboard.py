@@ -11,8 +11,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 import tools.scoreboard as scoreboard  # noqa: E402
+from helpers.recorded import RecordedError, load_recorded  # noqa: E402
 from tools.scoreboard import (SCOREBOARD, ScoreboardError, build, fmt,  # noqa: E402
-                              load_recorded, load_scoreboard, scoreboard_page, status_list,
+                              load_scoreboard, scoreboard_page, status_list,
                               unit_text, verdict)
 
 
@@ -207,9 +208,11 @@ def test_a_scripts_results_join_their_chapter(tmp_path):
 def test_a_metric_recorded_in_two_files_is_an_error(tmp_path):
     write_book(tmp_path, {"01_a": []},
                {"01_a": {"torch": {"err": 1.0}}, "01_a.long": {"torch": {"err": 0.5}}}, {})
-    with pytest.raises(ScoreboardError, match=r"01_a/err is recorded for torch in both "
-                                              r"01_a\.json and 01_a\.long\.json"):
+    with pytest.raises(RecordedError, match=r"01_a/err is recorded for torch in both "
+                                            r"01_a\.json and 01_a\.long\.json"):
         load_recorded(tmp_path / "results")
+    with pytest.raises(ScoreboardError, match="recorded for torch in both"):
+        scoreboard_page(tmp_path, tmp_path / "results")
     # the same name for another framework is no collision
     (tmp_path / "results" / "01_a.long.json").write_text(json.dumps({"tensorflow": {"err": 0.5}}))
     assert load_recorded(tmp_path / "results")["01_a"] == {"torch": {"err": 1.0},

@@ -9,7 +9,6 @@ draws them all. Sizes and the checks before saving are in tools/figure_style.py.
 from __future__ import annotations
 
 import functools
-import json
 import sys
 from pathlib import Path
 
@@ -24,7 +23,9 @@ import scipy.stats  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from helpers import load_mnist  # noqa: E402
+from helpers.recorded import load_recorded, read_file  # noqa: E402
 from tools.figure_style import WIDTH, draw, save  # noqa: E402
+from tools.scoreboard import load_scoreboard  # noqa: E402
 
 @functools.cache
 def mnist64(split: str) -> np.ndarray:
@@ -243,10 +244,9 @@ def vae_estimators(path: Path) -> None:
 def vae_long_run(path: Path) -> None:
     """Test NLL of the long GPU runs (experiments/vae_long.py) after each stage of Burda et
     al.'s schedule, beside the 50-epoch labs and the paper's numbers."""
-    results = ROOT / "results"
-    runs = json.loads((results / "04_vae.long.json").read_text())["runs"]
-    lab = json.loads((results / "04_vae.json").read_text())["torch"]
-    specs = json.loads((results / "scoreboard.json").read_text())["chapters"]["04_vae"]["metrics"]
+    runs = read_file("04_vae.long")["runs"]
+    lab = load_recorded()["04_vae"]["torch"]
+    specs = load_scoreboard(ROOT / "results" / "scoreboard.json")["04_vae"]["metrics"]
     names = {"vae": "VAE (ELBO)", "iwae": "IWAE ($L_5$)"}
     fig, ax = plt.subplots(figsize=(WIDTH, 5.4), layout="constrained")
     for i, objective in enumerate(("vae", "iwae")):

@@ -363,12 +363,11 @@ def stored_scores(framework: str) -> tuple[dict, dict, dict]:
     Checks that the scores recomputed from the stored points are the ones the lab recorded in
     results/06_mode_collapse.json, so the figure and the page's numbers are the same runs.
     """
-    import json
-
     from helpers.modes import load_points
+    from helpers.recorded import load_recorded
 
     points, benches, _ = load_points(RESULTS / f"06_mode_collapse_samples_{framework}.npz")
-    recorded = json.loads((RESULTS / "06_mode_collapse.json").read_text())[framework]
+    recorded = load_recorded(RESULTS)["06_mode_collapse"][framework]
     means = {}
     for (name, method), seeds in points.items():
         reports = [evaluate(p, benches[name]) for p in seeds]

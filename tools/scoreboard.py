@@ -25,6 +25,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script, only tools/ is on the path
 from tools.freshness import KEY as STAMP  # noqa: E402  the key a lab's stamp is stored under
+from helpers.recorded import RecordedError, load_recorded  # noqa: E402  the one reader
 
 SCOREBOARD = "scoreboard.json"
 FRAMEWORKS = {"torch": "PyTorch", "tensorflow": "TensorFlow"}
@@ -237,34 +238,6 @@ def metric_row(spec: dict, values: dict[str, float | None], notes: list[str],
                                                 reference]) + " |"
 
 
-def load_recorded(results: Path) -> dict[str, dict]:
-    """``{chapter: {framework: {metric: value}}}`` of every ``NN_*.json`` the labs wrote,
-    with the supplementary files merged in.
-
-    A chapter's results may come in several files: ``NN_topic.json`` from its labs and
-    ``NN_topic.<name>.json`` from a script in ``experiments/``. Only their framework entries
-    are read (a script may keep its raw records beside them); a metric that two files record
-    for the same framework is an error, since the page could show only one of them.
-    """
-    recorded: dict[str, dict] = {}
-    sources: dict[tuple[str, str, str], str] = {}  # (chapter, framework, metric) -> file name
-    for path in sorted(results.glob("*.json")):
-        if not re.match(r"\d+_", path.name):
-            continue
-        chapter = path.name.split(".", 1)[0]
-        merged = recorded.setdefault(chapter, {})
-        for framework, values in json.loads(path.read_text()).items():
-            if framework not in FRAMEWORKS:
-                continue
-            for metric, value in values.items():
-                first = sources.setdefault((chapter, framework, metric), path.name)
-                if first != path.name:
-                    raise ScoreboardError(f"{chapter}/{metric} is recorded for {framework} in "
-                                          f"both {first} and {path.name}")
-                merged.setdefault(framework, {})[metric] = value
-    return recorded
-
-
 def chapter_section(chapter: Chapter, base: Path, recorded: dict | None, entry: dict | None) -> str:
     lines = [f"## {title(chapter)}", ""]
     if chapter.page is not None and chapter.page.exists():
@@ -391,7 +364,10 @@ def runs_section(labs: list[Path], base: Path) -> str:
 
 
 def scoreboard_page(root: Path, results: Path) -> str:
-    recorded = load_recorded(results)
+    try:
+        recorded = load_recorded(results)
+    except RecordedError as error:
+        raise ScoreboardError(str(error)) from error
     scores = load_scoreboard(results / SCOREBOARD)
     chapters = toc_chapters(root)
     known = {c.stem for c in chapters}

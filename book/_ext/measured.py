@@ -4,18 +4,23 @@
     {measured}`04_vae/vae_test_nll/torch`    -> "89.91"
     {measured}`04_vae/vae_active_units:0`    -> "21 / 22"         (decimals after the colon)
 
-The numbers come from ``results/<chapter>.json``, written by the labs' full-mode runs, so a
-page quotes what the code beside it printed and a re-run updates the page. A reference to a
-chapter, metric or framework that is not recorded fails the build.
+The numbers come from ``results/<chapter>.json``, written by the labs' full-mode runs (or from
+``results/<chapter>.<name>.json``, written by a script in ``experiments/``: ``04_vae.long``),
+read by ``helpers.recorded``, so a page quotes what the code beside it printed and a re-run
+updates the page. A reference to a chapter, metric or framework that is not recorded fails
+the build.
 """
 from __future__ import annotations
 
-import json
 import re
+import sys
 from pathlib import Path
 
-FRAMEWORKS = ("torch", "tensorflow")
-RESULTS = Path(__file__).resolve().parents[2] / "results"
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from helpers.recorded import FRAMEWORKS, RecordedError, read_file  # noqa: E402
+
+RESULTS = ROOT / "results"
 PATTERN = re.compile(r"^(?P<chapter>[\w.-]+)/(?P<metric>\w+)(?:/(?P<framework>\w+))?"
                      r"(?::(?P<decimals>\d))?$")
 
@@ -31,10 +36,10 @@ def render(reference: str, results: Path = RESULTS) -> str:
         raise MeasuredError(f"{reference!r}: expected chapter/metric[/framework][:decimals]")
     chapter, metric = match["chapter"], match["metric"]
     decimals = int(match["decimals"]) if match["decimals"] else 2
-    path = results / f"{chapter}.json"
-    if not path.exists():
-        raise MeasuredError(f"{reference!r}: no results/{chapter}.json")
-    recorded = json.loads(path.read_text())
+    try:
+        recorded = read_file(chapter, results)
+    except RecordedError:
+        raise MeasuredError(f"{reference!r}: no results/{chapter}.json") from None
     frameworks = [match["framework"]] if match["framework"] else list(FRAMEWORKS)
     values = []
     for framework in frameworks:
