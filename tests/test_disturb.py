@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 from scipy import ndimage
@@ -140,6 +142,170 @@ def test_drop_classes_at_full_level_leaves_one_class_of_repeats():
     # 20 slots, 2 originals: each is used 10 times, as evenly as possible.
     counts = [sum(np.array_equal(o, image) for image in out) for o in originals]
     assert counts == [10, 10]
+
+
+# The documented parameters of each disturbance, written out here rather than read from
+# helpers.disturb, so that a changed constant is caught by the statistics below.
+NOISE_WEIGHT = 0.75  # gaussian_noise: a = level * 0.75, "a up to 0.75 (our level 1)"
+NOISE_MEAN, NOISE_STD = 0.5, 0.25  # "mid-grey, with +-2 std reaching black and white"
+RECTANGLES = 5  # black_rectangles: "five rectangles at random places"
+RECT_SIDE = 10.0  # longest rectangle side at level 1 (RECT_SIDE_MAX), u ~ U(0.5, 1) of it
+FRACTION = 0.3  # salt_and_pepper: "flip up to 30 % of the pixels", half black, half white
+ALPHA = 70.0  # elastic: displacement scale at level 1 (ALPHA_MAX)
+ELASTIC_SIGMA = 4.0  # elastic: smoothing std in pixels, "Simard et al. use std 4"
+# Statistical checks allow 5 standard errors (bounds derived beside each): a normal sampling
+# error passes them but for a chance below 1 in 10^6; the seeds are fixed besides.
+SIGMAS = 5
+
+
+def _constant(value: float, n: int) -> np.ndarray:
+    return np.full((n, 28, 28), value, dtype=np.float32)
+
+
+def _clipped_normal_variance(c: float) -> float:
+    """Variance of a standard normal Z clipped to [-c, c] (its mean stays 0 by symmetry).
+
+    Integrating by parts, E[Z^2; |Z| < c] = (2 Phi(c) - 1) - 2 c phi(c); the clipped tails
+    add c^2 P(|Z| > c) = 2 c^2 (1 - Phi(c)).
+    """
+    phi = math.exp(-c * c / 2) / math.sqrt(2 * math.pi)
+    tail = 0.5 * math.erfc(c / math.sqrt(2))  # 1 - Phi(c)
+    return (1 - 2 * tail) - 2 * c * phi + 2 * c * c * tail
+
+
+@pytest.mark.parametrize("level", [0.5, 1.0])
+@pytest.mark.parametrize("grey", [0.0, 0.5, 1.0])
+def test_noise_mean_and_spread_follow_the_mixing_formula(grey, level):
+    # Constant images x = grey, so every pixel is (1 - a) x + a n with its own draw
+    # n = clip(N(0.5, 0.25^2), 0, 1) = 0.5 + 0.25 clip(Z, -2, 2): i.i.d., mean 0.5 (the clip
+    # is symmetric about it), variance 0.25^2 V(2). Hence pixel mean (1 - a) x + a / 2 and
+    # variance a^2 0.25^2 V(2); x = 0 alone could not tell the mix from x + a n.
+    n = 100
+    out, _ = disturb.disturb("gaussian_noise", _constant(grey, n), np.zeros(n, int), level,
+                             seed=6)
+    pixels = out.astype(np.float64).ravel()
+    a = level * NOISE_WEIGHT
+    mean = (1 - a) * grey + a * NOISE_MEAN
+    variance = a**2 * NOISE_STD**2 * _clipped_normal_variance(NOISE_MEAN / NOISE_STD)
+    # Standard error of the mean: sqrt(variance / N). For the spread, the squared deviation
+    # d^2 = a^2 (n - 0.5)^2 has variance <= E[d^4] <= max(d^2) E[d^2] = (a / 2)^2 variance,
+    # as |n - 0.5| <= 1/2.
+    assert abs(pixels.mean() - mean) < SIGMAS * math.sqrt(variance / pixels.size)
+    squared = np.mean((pixels - mean) ** 2)
+    assert abs(squared - variance) < SIGMAS * (a / 2) * math.sqrt(variance / pixels.size)
+
+
+@pytest.mark.parametrize("level", [0.5, 1.0])
+def test_salt_and_pepper_hits_the_documented_share_half_white(level):
+    # On mid-grey images every changed pixel is a hit; hits are i.i.d. with probability
+    # p = 0.3 level (binomial standard error sqrt(p (1 - p) / N)), and each hit is white with
+    # probability 1/2 (standard error sqrt(1/4 / hits)).
+    n = 100
+    out, _ = disturb.disturb("salt_and_pepper", _constant(0.5, n), np.zeros(n, int), level,
+                             seed=7)
+    hit = out != 0.5
+    assert np.all((out[hit] == 0) | (out[hit] == 1))
+    p = level * FRACTION
+    assert abs(hit.mean() - p) < SIGMAS * math.sqrt(p * (1 - p) / hit.size)
+    white = out[hit] == 1
+    assert abs(white.mean() - 0.5) < SIGMAS * math.sqrt(0.25 / white.size)
+
+
+@pytest.mark.parametrize("level", [0.5, 1.0])
+def test_black_rectangles_cover_the_documented_share(level):
+    # A rectangle's centre is U(0, 28) on each axis and its half side h = level 10 u / 2,
+    # u ~ U(0.5, 1), so E[h] = 3.75 level <= 5 px. A pixel centre p at least 5 px from the
+    # border is covered on one axis with probability E[2 h] / 28, on both with
+    # q = (E[2 h] / 28)^2 (independent axes), and by one of the 5 independent rectangles with
+    # P = 1 - (1 - q)^5. Pixels of one image are correlated, so the unit is the image: its
+    # covered share of the interior lies in [0, 1], variance <= P (1 - P).
+    n = 2000
+    out, _ = disturb.disturb("black_rectangles", _constant(1.0, n), np.zeros(n, int), level,
+                             seed=8)
+    interior = out[:, 5:23, 5:23]  # pixel centres 5.5 ... 22.5
+    covered = (interior == 0).mean(axis=(1, 2))
+    q = (level * RECT_SIDE * 0.75 / 28) ** 2
+    share = 1 - (1 - q) ** RECTANGLES
+    assert abs(covered.mean() - share) < SIGMAS * math.sqrt(share * (1 - share) / n)
+
+
+def _elastic_field_variance() -> np.ndarray:
+    """Per-pixel variance of one smoothed displacement component, before the scale: (28, 28).
+
+    A component is U(-1, 1) noise (variance 1/3) smoothed by a Gaussian of std 4 pixels, so at
+    each pixel it is a weighted sum of independent draws with variance (1/3) sum w^2. The
+    weights are the smoothing of a unit impulse (scipy's gaussian_filter folds them back at
+    the border); in 2-D they are the product of the 1-D weights of the row and the column.
+    """
+    weights = ndimage.gaussian_filter1d(np.eye(28), ELASTIC_SIGMA, axis=0)  # row p: weights of p
+    w2 = (weights**2).sum(axis=1)
+    return np.outer(w2, w2) / 3
+
+
+@pytest.mark.parametrize("level", [0.1, 0.25])
+def test_elastic_displacement_has_the_documented_size(level):
+    # On the ramp x = (row + col) / 54, bilinear resampling is exact, so a pixel whose
+    # displaced source stays inside the image changes by (d_row + d_col) / 54. Pixels 6 px from
+    # the border qualify: the displacement's std there is <= 0.25 * 70 * 0.044 < 0.8 px, so
+    # 6 px is over 7 std.
+    # The two components are independent with variance scale^2 V each, so
+    # E[(54 change)^2] = 2 scale^2 V. Per image the mean Y over the interior has
+    # sd <= max sd(Y) <= sqrt(2) max E[Y], as Y is the square of a symmetric sum of weighted
+    # uniforms, whose kurtosis is at most the normal's 3 (so var(Y) <= 2 E[Y]^2).
+    n = 2000
+    rows, cols = np.mgrid[0:28, 0:28]
+    ramp = np.broadcast_to((rows + cols) / 54, (n, 28, 28)).astype(np.float32)
+    out, _ = disturb.disturb("elastic", ramp, np.zeros(n, int), level, seed=9)
+    inner = slice(6, 22)
+    change = (out.astype(np.float64) - ramp)[:, inner, inner] * 54
+    scale = level * ALPHA
+    expected = 2 * scale**2 * _elastic_field_variance()[inner, inner]
+    per_image = (change**2).mean(axis=(1, 2))
+    bound = SIGMAS * math.sqrt(2) * expected.max() / math.sqrt(n)
+    assert abs(per_image.mean() - expected.mean()) < bound
+
+
+@pytest.mark.parametrize("name, background", [("salt_and_pepper", 0.5),
+                                              ("black_rectangles", 1.0)])
+def test_higher_level_same_seed_damages_a_superset(name, background):
+    # Documented: with one seed a higher level hits a superset of the pixels (salt and
+    # pepper) and grows the same rectangles. On a constant image the damaged pixels are
+    # those that changed.
+    n = 50
+    x, y = _constant(background, n), np.zeros(n, int)
+    low_out = disturb.disturb(name, x, y, 0.4, seed=10)[0]
+    high_out = disturb.disturb(name, x, y, 0.8, seed=10)[0]
+    low, high = low_out != background, high_out != background
+    assert low.any() and high.sum() > low.sum()
+    assert np.all(high[low])
+    # The same disturbance, stronger: a pixel damaged at both levels has the same value.
+    np.testing.assert_array_equal(high_out[low], low_out[low])
+
+
+@pytest.mark.parametrize("name", ["gaussian_noise", "elastic"])
+def test_higher_level_same_seed_scales_the_same_draw(name):
+    # Documented: with one seed a higher level strengthens the same noise or warp field.
+    # The change a (n - x) of the noise is proportional to the level; so is the change of a
+    # ramp under elastic (see above) where the sources stay inside: the inner pixels, at
+    # levels small enough for that.
+    n = 20
+    rows, cols = np.mgrid[0:28, 0:28]
+    x = np.broadcast_to((rows + cols) / 54, (n, 28, 28)).astype(np.float32)
+    y = np.zeros(n, int)
+    low = disturb.disturb(name, x, y, 0.1, seed=11)[0].astype(np.float64) - x
+    high = disturb.disturb(name, x, y, 0.2, seed=11)[0].astype(np.float64) - x
+    inner = slice(6, 22)
+    assert np.abs(low[:, inner, inner]).max() > 1e-3
+    np.testing.assert_allclose(high[:, inner, inner], 2 * low[:, inner, inner], atol=1e-6)
+
+
+def test_drop_classes_higher_level_same_seed_drops_a_superset():
+    images = np.linspace(0, 1, 20 * 784, dtype=np.float32).reshape(20, 28, 28)
+    labels = np.repeat(np.arange(10), 2)
+    kept = [set(disturb.disturb("drop_classes", images, labels, level, seed=12)[1])
+            for level in (0.3, 0.6, 0.9)]  # 3, 5 and 8 of the 10 classes dropped
+    assert [len(k) for k in kept] == [7, 5, 2]
+    assert kept[0] >= kept[1] >= kept[2]
 
 
 BAD_INPUT = {
