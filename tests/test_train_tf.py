@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from helpers.checkpoints import load_arrays, save_arrays
 from helpers.loop import NonFiniteLossError
 from helpers.train_tf import train
 
@@ -15,10 +16,10 @@ def regression_problem(n=256, seed=0):
     return x, x @ np.array([[1.0], [-2.0], [0.5]], dtype=np.float32)
 
 
-def make_model_and_step(lr=0.1):
+def make_model_and_step(lr=0.1, optimizer=keras.optimizers.SGD):
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
-    optimizer = keras.optimizers.SGD(lr)
+    optimizer = optimizer(lr)
     optimizer.build(model.trainable_variables)
 
     def step(batch):
@@ -53,6 +54,19 @@ def test_epoch_mean_and_order_without_shuffle():
     assert history["value"] == [pytest.approx(15.0)]
 
 
+def test_every_example_visited_once_per_epoch():
+    visits = []
+
+    def step(batch):
+        visits.append(batch[0].numpy())
+        return {"n": float(len(batch[0]))}
+
+    train(step, (np.arange(50),), epochs=2, batch_size=8, compile=False, progress=False)
+    first, second = np.concatenate(visits[:7]), np.concatenate(visits[7:])
+    assert sorted(first.tolist()) == list(range(50)) == sorted(second.tolist())
+    assert first.tolist() != second.tolist()  # reshuffled
+
+
 def test_same_seed_same_result():
     results = []
     for _ in range(2):
@@ -60,6 +74,27 @@ def test_same_seed_same_result():
         results.append(train(step, regression_problem(), epochs=2, batch_size=16, seed=3,
                              progress=False)["loss"])
     assert results[0] == results[1]
+
+
+def test_evaluate_runs_after_each_epoch_and_joins_history():
+    steps = tf.Variable(0)
+
+    def step(batch):
+        steps.assign_add(1)
+        return {"loss": tf.constant(1.0)}
+
+    def evaluate():  # a tensor and a float, as an evaluation may return either
+        return {"test_loss": tf.constant(2.0), "steps_done": float(steps.numpy())}
+
+    history = train(step, (np.zeros(8, np.float32),), epochs=3, batch_size=4,
+                    evaluate=evaluate, progress=False)
+    assert set(history) == {"loss", "test_loss", "steps_done", "epoch_time"}
+    assert history["steps_done"] == [2.0, 4.0, 6.0]  # once per epoch, after its two steps
+    assert history["test_loss"] == [2.0, 2.0, 2.0]
+    assert all(type(v) is float for v in history["test_loss"])  # plain floats, for JSON
+    with pytest.raises(ValueError, match="both return 'loss'"):
+        train(lambda b: {"loss": tf.constant(1.0)}, (np.zeros(8, np.float32),), epochs=1,
+              batch_size=4, evaluate=lambda: {"loss": 2.0}, progress=False)
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf])
@@ -77,8 +112,10 @@ def test_non_finite_loss_names_epoch_step_and_metric(bad):
 
 
 def test_checkpoint_resume_continues_identically(tmp_path):
+    # Adam, not plain SGD: its moments and step count are state, so a resume that restores
+    # the model but not the optimizer takes different steps after the restart.
     def run(epochs, path):
-        model, optimizer, step = make_model_and_step(lr=0.05)
+        model, optimizer, step = make_model_and_step(lr=0.05, optimizer=keras.optimizers.Adam)
         history = train(step, regression_problem(), epochs=epochs, batch_size=16, seed=1,
                         state={"model": model, "optimizer": optimizer}, checkpoint=path,
                         progress=False)
@@ -87,9 +124,63 @@ def test_checkpoint_resume_continues_identically(tmp_path):
     straight, h_straight = run(4, tmp_path / "a.npz")
     run(2, tmp_path / "b.npz")
     resumed, h_resumed = run(4, tmp_path / "b.npz")
+    # Both runs do the same float32 operations in the same order on one machine, so they
+    # agree to the bit in practice; rtol=1e-6 (eight float32 ulps) only leaves room for a
+    # kernel's thread-dependent reduction order. Restarting Adam's state changes the last
+    # epochs' losses by over 10%.
     np.testing.assert_allclose(h_resumed["loss"], h_straight["loss"], rtol=1e-6)
     for a, b in zip(resumed.get_weights(), straight.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_checkpoint_every_n_epochs_and_after_the_last(tmp_path, monkeypatch):
+    saved = []
+
+    def recording_save(path, arrays, meta):
+        saved.append(meta["epoch"])
+        save_arrays(path, arrays, meta)
+
+    monkeypatch.setattr("helpers.train_tf.save_arrays", recording_save)
+    model, optimizer, step = make_model_and_step()
+    path = tmp_path / "c.npz"
+    history = train(step, regression_problem(n=32), epochs=5, batch_size=16,
+                    state={"model": model, "optimizer": optimizer}, checkpoint=path,
+                    checkpoint_every=2, progress=False)
+    assert saved == [2, 4, 5]
+    arrays, meta = load_arrays(path)
+    assert meta["epoch"] == 5 and meta["history"] == history
+    for i, weight in enumerate(model.get_weights()):
+        np.testing.assert_array_equal(arrays[f"model/{i}"], weight)
+
+
+def test_jit_compile_asks_xla_and_matches_eager():
+    def unsupported_by_xla(batch):
+        return {"loss": tf.py_function(tf.reduce_sum, [batch[0]], tf.float32)}
+
+    data = (np.zeros(8, np.float32),)
+    train(unsupported_by_xla, data, epochs=1, batch_size=4, progress=False)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="unsupported operations"):
+        train(unsupported_by_xla, data, epochs=1, batch_size=4, jit_compile=True,
+              progress=False)
+
+    runs = []
+    for kwargs in (dict(compile=False), dict(jit_compile=True)):
+        model, _, step = make_model_and_step(lr=0.05)
+        # 256 = 10 * 24 + 16: the short last batch makes XLA compile a second shape
+        history = train(step, regression_problem(), epochs=3, batch_size=24, seed=2,
+                        progress=False, **kwargs)
+        runs.append((history, model.get_weights()))
+    (eager, eager_weights), (jit, jit_weights) = runs
+    # XLA fuses and reorders float32 arithmetic, so each operation may round differently
+    # (by an ulp, 1.2e-7 relative). The last epoch's loss, about 0.01, is a mean of squared
+    # residuals of about 0.1 left from predictions of order 2: the 20x cancellation and the
+    # squaring (which doubles a relative error) turn a few ulps into a few 1e-6 relative.
+    # One step more, fewer or different would change the loss by percent, not 1e-5.
+    np.testing.assert_allclose(jit["loss"], eager["loss"], rtol=1e-5)
+    # the weights are of order 1 and each step moves them by a few rounding errors of that
+    # size (2.4e-7 at 2), which SGD on this problem damps rather than amplifies
+    for a, b in zip(jit_weights, eager_weights):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
