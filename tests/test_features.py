@@ -127,3 +127,94 @@ def test_inception_needs_weights_on_disk(monkeypatch, tmp_path):
         inception_features()
     with pytest.raises(FileNotFoundError, match="elsewhere.h5"):
         inception_features(tmp_path / "elsewhere.h5")
+
+
+class RecordingInception:
+    """Stands in for keras.applications.InceptionV3: records how it was built and every batch
+    it is called on, and returns each image's position in the order of the calls as its
+    first feature, so the caller's reassembly of the batches can be checked."""
+
+    def __init__(self, **kwargs):
+        self.kwargs, self.batches, self.training = kwargs, [], []
+
+    def __call__(self, x, training):
+        seen = sum(len(b) for b in self.batches)
+        self.batches.append(np.asarray(x))
+        self.training.append(training)
+        out = np.zeros((len(x), 2048), np.float32)
+        out[:, 0] = seen + np.arange(len(x))
+        return out
+
+
+@pytest.fixture
+def stand_in(monkeypatch, tmp_path):
+    """RecordingInception in place of the network, and a weights file that must exist but
+    that nothing reads. Returns the networks inception_features builds, and that file."""
+    import keras
+
+    built = []
+
+    def build(**kwargs):
+        built.append(RecordingInception(**kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(keras.applications, "InceptionV3", build)
+    weights = tmp_path / "inception.h5"
+    weights.write_bytes(b"")
+    monkeypatch.setenv(features.INCEPTION_ENV, str(weights))
+    return built, weights
+
+
+def test_inception_features_resize_to_rgb_in_minus_one_to_one(stand_in):
+    built, weights = stand_in
+    extract = inception_features(batch_size=3)
+    (net,) = built
+    assert net.kwargs == {"include_top": False, "pooling": "avg", "weights": str(weights),
+                          "input_shape": (299, 299, 3)}
+    rng = np.random.default_rng(0)
+    x = rng.random((7, 784)).astype(np.float32)
+    x[0], x[1] = 0.0, 1.0                       # black and white
+    x[2] = np.tile(np.arange(28) >= 14, 28)     # left half black, right half white
+    out = extract(x)
+    assert out.shape == (7, 2048)
+    assert [len(b) for b in net.batches] == [3, 3, 1] and not any(net.training)
+    np.testing.assert_array_equal(out[:, 0], np.arange(7))  # reassembled in order
+    batch = np.concatenate(net.batches)
+    assert batch.shape == (7, 299, 299, 3)
+    # grey repeated over three equal channels
+    np.testing.assert_array_equal(batch[..., 1], batch[..., 0])
+    np.testing.assert_array_equal(batch[..., 2], batch[..., 0])
+    # [0, 1] mapped to [-1, 1]: black is -1 and white +1 everywhere (a resize keeps a
+    # constant image constant, up to float32 rounding of its interpolation weights)
+    np.testing.assert_allclose(batch[0], -1.0, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(batch[1], 1.0, rtol=0, atol=1e-6)
+    assert batch.min() >= -1 - 1e-6 and batch.max() <= 1 + 1e-6
+    # The digit is stretched over all 299x299 (not padded or cropped): bilinear interpolation
+    # mixes only the two source pixels nearest an output pixel, so only columns within one
+    # source pixel (299 / 28 = 10.7 columns) of the seam at 149.5 are grey; 138 on each side
+    # are black or white.
+    np.testing.assert_allclose(batch[2, :, :138], -1.0, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(batch[2, :, -138:], 1.0, rtol=0, atol=1e-6)
+    # ... and bilinear, as chapter 7 says: the columns between the centres of the last black
+    # and the first white source pixel, an open interval 10.7 columns wide, hold 10 or 11
+    # grey ones (a nearest-neighbour resize would leave none).
+    row = batch[2, 0, :, 0]
+    assert np.sum((row > -1 + 1e-3) & (row < 1 - 1e-3)) in (10, 11)
+    # Random images go through the same map: a bilinear stretch weighs every source pixel
+    # within 0.4 % of equally (the edge pixels a little more), so an image's mean moves by at
+    # most 0.004, 0.008 once scaled by 2.
+    np.testing.assert_allclose(batch[3:].mean((1, 2, 3)), 2 * x[3:].mean(1) - 1, rtol=0,
+                               atol=0.01)
+    assert extract(np.zeros((0, 784), np.float32)).shape == (0, 2048)
+
+
+def test_inception_features_check_the_images(stand_in):
+    built, _ = stand_in
+    extract = inception_features()
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        extract(np.full((2, 784), 255.0, np.float32))  # unscaled pixels
+    with pytest.raises(ValueError, match="integer"):
+        extract(np.zeros((2, 784), np.uint8))
+    with pytest.raises(ValueError, match="shape"):
+        extract(np.zeros((2, 28, 28), np.float32))
+    assert built[0].batches == []  # refused before the network saw anything

@@ -6,7 +6,7 @@ import pytest
 import scipy.linalg
 import torch
 from torchmetrics.image.fid import _compute_fid
-from torchmetrics.image.kid import poly_mmd
+from torchmetrics.image.kid import KernelInceptionDistance, poly_mmd
 
 from helpers import fid
 
@@ -179,6 +179,50 @@ def test_mmd2_matches_brute_force_and_torchmetrics():
     # subsets larger than the sets are clipped: every subset is then the whole set
     mean, std = fid.kernel_inception_distance(x, torch.from_numpy(y), subsets=3, subset_size=1000)
     assert mean == pytest.approx(reference, rel=1e-10) and std < 1e-12
+
+
+def kid_subsets(x, y, subsets, size, seed):
+    """The rows kernel_inception_distance draws: x's subset, then y's, once per round."""
+    rng = np.random.default_rng(seed)
+    return [(rng.choice(len(x), size, replace=False), rng.choice(len(y), size, replace=False))
+            for _ in range(subsets)]
+
+
+@pytest.mark.filterwarnings("ignore:Metric `Kernel Inception Distance` will save")
+def test_kid_mean_and_spread_match_torchmetrics_on_the_same_subsets(monkeypatch):
+    """torchmetrics' KernelInceptionDistance, given the features themselves (an identity as
+    its feature network), takes each subset as the first subset_size entries of a
+    torch.randperm, real set first. Handing it permutations that begin with the rows
+    helpers.fid draws makes both score the same subsets. The docstring promises the spread
+    of torchmetrics and torch-fidelity: the standard deviation that divides by the number of
+    subsets (ddof=0); with 10 subsets ddof=1 would be sqrt(10/9), 5 %, larger."""
+    rng = np.random.default_rng(8)
+    x, y = rng.normal(size=(120, 6)), 1.1 * rng.normal(size=(90, 6)) + 0.2
+    subsets, size, seed = 10, 40, 3
+    permutations = []
+    for chosen_x, chosen_y in kid_subsets(x, y, subsets, size, seed):
+        for n, chosen in ((len(x), chosen_x), (len(y), chosen_y)):
+            rest = np.setdiff1d(np.arange(n), chosen)
+            permutations.append(torch.from_numpy(np.concatenate([chosen, rest])))
+    queue = iter(permutations)
+    metric = KernelInceptionDistance(feature=torch.nn.Identity(), subsets=subsets,
+                                     subset_size=size)
+    metric.update(torch.from_numpy(x), real=True)
+    metric.update(torch.from_numpy(y), real=False)
+    monkeypatch.setattr(torch, "randperm", lambda n, *args, **kwargs: next(queue))
+    reference_mean, reference_std = (float(t) for t in metric.compute())
+    monkeypatch.undo()
+    assert next(queue, None) is None  # torchmetrics drew exactly the subsets handed to it
+    mean, std = fid.kernel_inception_distance(x, y, subsets=subsets, subset_size=size, seed=seed)
+    # float64 throughout; the two sum the kernel matrices in different orders
+    assert mean == pytest.approx(reference_mean, rel=1e-10)
+    assert std == pytest.approx(reference_std, rel=1e-10)
+    # Two subsets: the ddof=0 spread is half their distance (ddof=1 would be 1/sqrt(2) of it)
+    (ax, ay), (bx, by) = kid_subsets(x, y, 2, size, seed)
+    a, b = fid.polynomial_mmd2(x[ax], y[ay]), fid.polynomial_mmd2(x[bx], y[by])
+    mean, std = fid.kernel_inception_distance(x, y, subsets=2, subset_size=size, seed=seed)
+    assert mean == pytest.approx((a + b) / 2, rel=1e-12)
+    assert std == pytest.approx(abs(a - b) / 2, rel=1e-12)
 
 
 def test_mmd2_is_unbiased_and_kid_sees_a_shift():
