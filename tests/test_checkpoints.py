@@ -3,6 +3,7 @@ import json
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 import torch
 from torch import nn
 
@@ -120,3 +121,29 @@ def test_restore_refuses_mismatched_shapes():
     big = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
     with pytest.raises(ValueError, match="shape"):
         checkpoints.restore_keras_state({"model": big}, checkpoints.keras_state({"model": small}))
+
+
+def test_keras_state_round_trips_a_model_with_more_than_ten_variables_and_its_optimizer():
+    """Twelve variables of two alternating shapes: restoring them in text order ("model/10"
+    before "model/2") would put same-shaped weights in the wrong layers without an error."""
+    def build():
+        model = keras.Sequential([keras.Input((4,)), *[keras.layers.Dense(4) for _ in range(6)]])
+        optimizer = keras.optimizers.Adam(1e-2)
+        optimizer.build(model.trainable_variables)
+        return model, optimizer
+
+    model, optimizer = build()
+    assert len(model.variables) == 12
+    x = np.random.default_rng(0).normal(size=(8, 4)).astype(np.float32)
+    for _ in range(2):  # moments that differ per variable
+        with tf.GradientTape() as tape:
+            loss = keras.ops.mean(model(x) ** 2)
+        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables),
+                                      model.trainable_variables))
+    arrays = checkpoints.keras_state({"model": model, "optimizer": optimizer})
+    fresh, fresh_optimizer = build()
+    checkpoints.restore_keras_state({"model": fresh, "optimizer": fresh_optimizer}, arrays)
+    for saved, restored in zip(model.variables + optimizer.variables,
+                               fresh.variables + fresh_optimizer.variables):
+        np.testing.assert_array_equal(np.asarray(saved), np.asarray(restored))
+    np.testing.assert_allclose(fresh(x), model(x), rtol=0, atol=0)
