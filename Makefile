@@ -31,7 +31,7 @@ PYTEST := $(ONE_THREAD) BOOK_MODE=fast $(BIN)/python -m pytest -q -p no:cachepro
 NB ?= notebooks
 
 .PHONY: help python env browser test unit nbval colab-check book execute execute-pair stale \
-  bench clean
+  format bench clean
 
 help:
 	@echo "make test         create .venv if missing; unit tests and every lab in fast mode, with"
@@ -43,6 +43,8 @@ help:
 	@echo "make execute      re-run notebooks in full mode and store their outputs (NB=path to pick)"
 	@echo "make execute-pair NB=\"a.ipynb b.ipynb\"  the same for two labs side by side, one thread each"
 	@echo "make stale        list the labs whose stored outputs are stale, why, and what re-running costs"
+	@echo "make format       format the labs' code to the rendered column (80 characters);"
+	@echo "                  their programs, and so their stamps, stay the same"
 	@echo "make bench        time the helpers training loop against a DataLoader loop"
 	@echo "make env          create or update .venv;  make browser  install headless Chromium"
 	@echo "make python       say which Python is used;  make clean  remove _build and checkpoints"
@@ -140,6 +142,10 @@ execute-pair: $(STAMP)
 	BOOK_MODE=full $(BIN)/python tools/execute.py --threads 1 $(word 2,$(NB)) & two=$$!; \
 	trap 'kill $$one $$two 2>/dev/null' INT TERM; \
 	status=0; wait $$one || status=$$?; wait $$two || status=$$?; exit $$status
+
+# Black (pinned in requirements.txt) formats the labs' code to the rendered column.
+format: $(STAMP)
+	$(BIN)/python tools/format_labs.py $(NB)
 
 stale: $(STAMP)
 	$(BIN)/python tools/execute.py --stale $(NB)

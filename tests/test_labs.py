@@ -12,6 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from tools.format_labs import COLUMN, code_lines  # noqa: E402
 from tools.freshness import stale_reasons  # noqa: E402
 from tools.setup_cell import TAG, is_setup_cell, setup_cell_source  # noqa: E402
 
@@ -101,3 +102,12 @@ def test_stored_outputs_name_no_machine_path(path: Path) -> None:
     found = [pattern for pattern in (str(ROOT), "ipykernel_", "/tmp/", "/home/", "/root/", "/content/")
              if pattern in text]
     assert found == [], f"{path.name} stores machine paths"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_code_fits_the_column(path: Path) -> None:
+    """The code box of a lab's page shows 80 characters at 1,280 px: code cells and solution
+    blocks fit it (`make format` wraps them, keeping every lab's syntax trees)."""
+    wide = [line for line in code_lines(read(path)) if len(line) > COLUMN]
+    assert not wide, (f"{path.name}: {len(wide)} code lines over {COLUMN} characters (run "
+                      "`make format`):\n" + "\n".join(wide[:5]))
