@@ -93,7 +93,13 @@ def test_page_shows_every_recorded_headline_number():
                     assert shown.endswith(f"*{verdict(value, metric_spec)}*"), (chapter, metric)
                 checked += 1
             if metric_spec["parity_tolerance"] is not None:
-                assert cells[3].endswith(("✓", "✗")), (chapter, metric)
+                parity, _, note = cells[3].partition(" (note ")
+                assert parity.endswith(("✓", "✗")), (chapter, metric)
+                number = int(note.rstrip(")"))   # the tolerance's derivation, under the table
+                assert f"\n{number}. Parity tolerance " in text, (chapter, metric)
+                assert metric_spec["parity_basis"] in text, (chapter, metric)
+            elif metric_spec.get("no_parity"):
+                assert metric_spec["no_parity"] in text, (chapter, metric)
             paper = metric_spec["paper"]
             if paper is not None:
                 assert cells[4].startswith(f"**{fmt(paper['value'], metric_spec['unit'])}**, "
@@ -123,30 +129,31 @@ def test_a_new_chapter_appears_without_code_changes(tmp_path):
                scores={"09_new": {"metrics": {"fid": spec(
                    label="FID of the generator", unit="FID",
                    paper={"value": 13.0, "source": "Someone (2030)", "conditions": "their net"},
-                   parity_tolerance=0.5)}}})
+                   parity_tolerance=0.5, parity_basis="2 × the seeds' spread.")}}})
     page = scoreboard_page(tmp_path, tmp_path / "results")
     assert "## 9 Title of 09_new" in page and "[Title of 09_new](09_new.md)" in page
     line = row(page, "FID of the generator")
-    assert line == ("| FID of the generator (FID ↓) | 12.35 *match* | 12.50 *match* | 0.15 ≤ 0.5 ✓ "
-                    "| **13.00**, Someone (2030) (note 1) |")
-    assert "\n1. Conditions: their net.\n" in page
+    assert line == ("| FID of the generator (FID ↓) | 12.35 *match* | 12.50 *match* "
+                    "| 0.15 ≤ 0.5 ✓ (note 1) | **13.00**, Someone (2030) (note 2) |")
+    assert ("\n1. Parity tolerance 0.5: 2 × the seeds' spread.\n"
+            "2. Conditions: their net.\n") in page
     later = page.split("## 10 Title of 10_later")[1]
     assert "No measured results yet." in later
     assert "No measured results yet." in page.split("## 1 Title of 01_old")[1].split("## 9")[0]
 
 
 def test_parity_miss_is_flagged(tmp_path):
-    scores = {"01_a": {"metrics": {"err": spec(parity_tolerance=0.2)}}}
+    scores = {"01_a": {"metrics": {"err": spec(parity_tolerance=0.2, parity_basis="Derived.")}}}
     write_book(tmp_path, {"01_a": []}, {"01_a": {"torch": {"err": 1.5}, "tensorflow": {"err": 1.2}}},
                scores)
-    assert "| 0.30 > 0.2 ✗ |" in row(scoreboard_page(tmp_path, tmp_path / "results"), "error")
+    assert "| 0.30 > 0.2 ✗ (note 1) |" in row(scoreboard_page(tmp_path, tmp_path / "results"), "error")
 
 
 def test_units_tolerances_and_notes(tmp_path):
     paper = {"value": 1.0, "source": "X (2001)", "conditions": "their net"}
     metrics = {"a": spec(no_paper="Why not."),
                "b": spec(label="paper error", paper=paper, goal={"within": 0.1, "text": "near it"},
-                         parity_tolerance={"relative": 0.1}),
+                         parity_tolerance={"relative": 0.1}, parity_basis="A rounding bound."),
                "c": spec(label="entropy", unit="nats", lower_is_better=None, no_paper="Why not.")}
     write_book(tmp_path, {"01_a": [], "02_b": []},
                {"01_a": {"torch": {"a": 1.0, "b": 1.05, "c": 0.5},
@@ -159,18 +166,20 @@ def test_units_tolerances_and_notes(tmp_path):
     assert "\nUnit: % ↓, unless a row names another.\n" in first
     assert row(first, "error") == "| error | 1.00 | 1.10 | 0.10, no tolerance | none (note 1) |"
     assert row(first, "paper error") == ("| paper error | 1.05 *match* | 1.20 *miss* "
-                                         "| 0.15 > 0.1 relative ✗ | **1.00**, X (2001) (note 2) |")
+                                         "| 0.15 > 0.1 relative ✗ (note 2) "
+                                         "| **1.00**, X (2001) (note 3) |")
     assert row(first, "entropy").startswith("| entropy (nats) | 0.500 | 0.250 | 0.250, no tolerance "
                                             "| none (note 1) |")
-    assert "\n1. Why not.\n2. Conditions: their net. Goal: near it.\n" in first
+    assert ("\n1. Why not.\n2. Parity tolerance 0.1 relative: A rounding bound.\n"
+            "3. Conditions: their net. Goal: near it.\n") in first
     assert "\nUnit: % ↓.\n" in second and row(second, "other error").startswith("| other error |")
 
 
 def test_one_framework_only(tmp_path):
     write_book(tmp_path, {"01_a": []}, {"01_a": {"torch": {"err": 1.5}}},
-               {"01_a": {"metrics": {"err": spec(parity_tolerance=0.2)}}})
+               {"01_a": {"metrics": {"err": spec(parity_tolerance=0.2, parity_basis="Derived.")}}})
     page = scoreboard_page(tmp_path, tmp_path / "results")
-    assert "| 1.50 | not recorded | not checked (one framework) |" in row(page, "error")
+    assert "| 1.50 | not recorded | not checked (one framework) (note 1) |" in row(page, "error")
     assert "Only PyTorch has recorded results so far." in page
 
 
@@ -224,6 +233,32 @@ def test_a_paper_number_needs_a_direction(tmp_path):
     write_book(tmp_path, {}, {}, {"01_a": {"metrics": {"m": spec(lower_is_better=None, paper=paper)}}})
     with pytest.raises(ScoreboardError, match="needs a direction"):
         load_scoreboard(tmp_path / "results" / SCOREBOARD)
+
+
+def test_a_tolerance_needs_its_basis(tmp_path):
+    """A parity tolerance is derived, and its derivation is written beside it (parity_basis);
+    a row without a tolerance may say why in no_parity, and the two do not mix."""
+    cases = [(spec(parity_tolerance=0.2), r"01_a/m: parity_tolerance 0\.2 needs a parity_basis"),
+             (spec(parity_tolerance={"relative": 1e-3}, parity_basis="  "),
+              r"01_a/m: parity_tolerance 0\.001 relative needs a parity_basis"),
+             (spec(parity_tolerance=0.2, parity_basis="Derived.", no_parity="Why not."),
+              "a row with a parity_tolerance has no no_parity"),
+             (spec(parity_basis="Derived."), "parity_basis without a parity_tolerance")]
+    for metric_spec, message in cases:
+        write_book(tmp_path, {}, {}, {"01_a": {"metrics": {"m": metric_spec}}})
+        with pytest.raises(ScoreboardError, match=message):
+            load_scoreboard(tmp_path / "results" / SCOREBOARD)
+    write_book(tmp_path, {}, {}, {"01_a": {"metrics": {
+        "m": spec(parity_tolerance=0.2, parity_basis="Derived."), "n": spec(no_parity="Why not.")}}})
+    assert load_scoreboard(tmp_path / "results" / SCOREBOARD)["01_a"]["metrics"]["n"]["no_parity"]
+
+
+def test_a_row_without_a_parity_check_says_why(tmp_path):
+    write_book(tmp_path, {"01_a": []}, {"01_a": {"torch": {"err": 1.0}, "tensorflow": {"err": 1.0}}},
+               {"01_a": {"metrics": {"err": spec(no_parity="The same NumPy code in both labs.")}}})
+    page = scoreboard_page(tmp_path, tmp_path / "results")
+    assert row(page, "error") == "| error (% ↓) | 1.00 | 1.00 | 0.00, no tolerance (note 1) | none |"
+    assert "\n1. No parity tolerance. The same NumPy code in both labs.\n" in page
 
 
 def test_status_is_read_from_the_files(tmp_path):
@@ -326,6 +361,25 @@ def test_a_run_that_loaded_networks_says_how_many(tmp_path, monkeypatch, capsys)
     assert "2 networks loaded, not trained" in text
     lab.write_text(json.dumps({"cells": [], "metadata": {scoreboard.STAMP: stamp}}))
     assert "loaded" not in scoreboard.runs_section([lab], tmp_path / "book").split("|---|")[-1]
+
+
+def test_a_square_root_tolerance_grows_like_the_root_of_the_values(tmp_path):
+    assert scoreboard.within(100.0, 100.045, {"sqrt": 0.0046})      # 0.046 allowed at 100
+    assert not scoreboard.within(100.0, 100.05, {"sqrt": 0.0046})
+    assert scoreboard.within(1.0, 1.0046, {"sqrt": 0.0046})
+    assert not scoreboard.within(1.0, 1.005, {"sqrt": 0.0046})
+    assert scoreboard.show_tolerance({"sqrt": 0.0046}) == "0.0046√value"
+    write_book(tmp_path, {"01_a": []},
+               {"01_a": {"torch": {"err": 100.0}, "tensorflow": {"err": 100.01}}},
+               {"01_a": {"metrics": {"err": spec(parity_tolerance={"sqrt": 0.0046},
+                                                 parity_basis="A rounding bound.")}}})
+    page = scoreboard_page(tmp_path, tmp_path / "results")
+    assert "| 0.01 ≤ 0.046 ✓ (note 1) |" in row(page, "error")       # the allowed difference
+    assert "\n1. Parity tolerance 0.0046√value: A rounding bound.\n" in page
+    write_book(tmp_path, {}, {}, {"01_a": {"metrics": {"m": spec(parity_tolerance={"root": 0.1},
+                                                                  parity_basis="Derived.")}}})
+    with pytest.raises(ScoreboardError, match="must be a number"):
+        load_scoreboard(tmp_path / "results" / SCOREBOARD)
 
 
 def test_a_relative_tolerance_scales_with_the_values():

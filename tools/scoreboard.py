@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import os
 import re
 import sys
@@ -124,6 +125,7 @@ def load_scoreboard(path: Path) -> dict[str, dict]:
             missing = {"label", "unit", "lower_is_better", "paper", "parity_tolerance"} - set(spec)
             if missing:
                 raise ScoreboardError(f"{where} lacks {', '.join(sorted(missing))}")
+            check_parity(where, spec)
             paper, goal = spec["paper"], spec.get("goal", {})
             if paper is not None and not {"value", "source", "conditions"} <= set(paper):
                 raise ScoreboardError(f"{where}: paper needs value, source and conditions")
@@ -133,6 +135,29 @@ def load_scoreboard(path: Path) -> dict[str, dict]:
     return chapters
 
 
+def check_parity(where: str, spec: dict) -> None:
+    """A tolerance comes with ``parity_basis``, the derivation of its value (a seed spread, a
+    standard error, a rounding bound, with the numbers); a row without one may say why in
+    ``no_parity``. Neither text belongs to the other kind of row."""
+    tolerance, basis, reason = spec["parity_tolerance"], spec.get("parity_basis"), spec.get("no_parity")
+    forms = {"relative", "sqrt"}
+    if isinstance(tolerance, dict) and not (len(tolerance) == 1 and set(tolerance) <= forms and
+                                            isinstance(*tolerance.values(), (int, float))):
+        raise ScoreboardError(f"{where}: parity_tolerance must be a number, {{\"relative\": r}} or "
+                              f"{{\"sqrt\": c}}, not {tolerance}")
+    if tolerance is not None and not (isinstance(basis, str) and basis.strip()):
+        raise ScoreboardError(f"{where}: parity_tolerance {show_tolerance(tolerance)} needs a "
+                              "parity_basis: how the value was derived from the spread two correct "
+                              "implementations can show (seed spread, standard error, rounding), "
+                              "with the numbers; a tolerance that cannot be derived is null, with "
+                              "the reason in no_parity")
+    if tolerance is not None and reason is not None:
+        raise ScoreboardError(f"{where}: a row with a parity_tolerance has no no_parity")
+    if tolerance is None and basis is not None:
+        raise ScoreboardError(f"{where}: parity_basis without a parity_tolerance; say why the "
+                              "row has none in no_parity")
+
+
 def parity_tolerances(path: Path) -> list[tuple[str, str, float | dict]]:
     """(chapter, metric, tolerance) of every metric the frameworks are held to agree on."""
     return [(chapter, metric, spec["parity_tolerance"])
@@ -140,17 +165,28 @@ def parity_tolerances(path: Path) -> list[tuple[str, str, float | dict]]:
             for metric, spec in entry["metrics"].items() if spec["parity_tolerance"] is not None]
 
 
-def within(a: float, b: float, tolerance: float | dict) -> bool:
-    """|a - b| within ``tolerance``: a number (absolute, in the metric's unit) or
-    ``{"relative": r}`` (r times the larger magnitude)."""
+def allowed(a: float, b: float, tolerance: float | dict) -> float:
+    """The difference ``tolerance`` allows between a and b: a number (absolute, in the
+    metric's unit), ``{"relative": r}`` (r times the larger magnitude) or ``{"sqrt": c}``
+    (c times the square root of the larger magnitude: a rounding bound that grows like the
+    square root of the value, as an FID's does)."""
     if isinstance(tolerance, dict):
-        tolerance = tolerance["relative"] * max(abs(a), abs(b))
-    return abs(a - b) <= tolerance + SLACK * max(1.0, abs(a), abs(b))
+        if "relative" in tolerance:
+            return tolerance["relative"] * max(abs(a), abs(b))
+        return tolerance["sqrt"] * math.sqrt(max(abs(a), abs(b)))
+    return tolerance
+
+
+def within(a: float, b: float, tolerance: float | dict) -> bool:
+    """|a - b| within ``tolerance`` (see :func:`allowed`)."""
+    return abs(a - b) <= allowed(a, b, tolerance) + SLACK * max(1.0, abs(a), abs(b))
 
 
 def show_tolerance(tolerance: float | dict) -> str:
     if isinstance(tolerance, dict):
-        return f"{tolerance['relative']:g} relative"
+        if "relative" in tolerance:
+            return f"{tolerance['relative']:g} relative"
+        return f"{tolerance['sqrt']:g}√value"
     return f"{tolerance:g}"
 
 
@@ -198,7 +234,8 @@ def common_unit(metrics: dict[str, dict]) -> str | None:
 
 
 def parity_text(values: dict[str, float | None], spec: dict) -> str:
-    """'0.02 ≤ 0.2 ✓' (parity ok), '0.30 > 0.2 ✗' (parity miss), '0.07, no tolerance'."""
+    """'0.02 ≤ 0.2 ✓' (parity ok), '0.30 > 0.2 ✗' (parity miss), '0.07, no tolerance'; a
+    square-root tolerance is shown as the difference it allows for these two values."""
     if None in values.values():
         return "not checked (one framework)"
     a, b = values.values()
@@ -206,7 +243,9 @@ def parity_text(values: dict[str, float | None], spec: dict) -> str:
     if tolerance is None:
         return f"{difference}, no tolerance"
     ok = within(a, b, tolerance)
-    return f"{difference} {'≤' if ok else '>'} {show_tolerance(tolerance)} {'✓' if ok else '✗'}"
+    shown = (f"{allowed(a, b, tolerance):.2g}" if isinstance(tolerance, dict) and "sqrt" in tolerance
+             else show_tolerance(tolerance))
+    return f"{difference} {'≤' if ok else '>'} {shown} {'✓' if ok else '✗'}"
 
 
 def metric_row(spec: dict, values: dict[str, float | None], notes: list[str],
@@ -215,8 +254,9 @@ def metric_row(spec: dict, values: dict[str, float | None], notes: list[str],
     the paper's number.
 
     The unit goes into the metric's cell unless it is ``unit``, the one stated above the
-    table. The paper's conditions, or why there is no paper number, go to ``notes``
-    (numbered under the table, one number per distinct text) so that the table stays narrow.
+    table. The paper's conditions, or why there is no paper number, and how the parity
+    tolerance was derived, or why there is none, go to ``notes`` (numbered under the table, one
+    number per distinct text) so that the table stays narrow.
     """
     paper = spec["paper"]
 
@@ -226,6 +266,12 @@ def metric_row(spec: dict, values: dict[str, float | None], notes: list[str],
         return f" (note {notes.index(text) + 1})"
 
     metric = spec["label"] + ("" if unit_text(spec) == unit else f" ({unit_text(spec)})")
+    parity = parity_text(values, spec)
+    if spec.get("parity_basis"):
+        parity += note(f"Parity tolerance {show_tolerance(spec['parity_tolerance'])}: "
+                       f"{spec['parity_basis']}")
+    elif spec.get("no_parity"):
+        parity += note(f"No parity tolerance. {spec['no_parity']}")
     shown = [("not recorded" if v is None else fmt(v, spec["unit"])
               + (f" *{verdict(v, spec)}*" if paper is not None else "")) for v in values.values()]
     if paper is None:
@@ -234,8 +280,7 @@ def metric_row(spec: dict, values: dict[str, float | None], notes: list[str],
         goal = spec.get("goal", {}).get("text")
         reference = f"**{fmt(paper['value'], spec['unit'])}**, {paper['source']}" + note(
             f"Conditions: {paper['conditions']}." + (f" Goal: {goal}." if goal else ""))
-    return "| " + " | ".join(cell(c) for c in [metric, *shown, parity_text(values, spec),
-                                                reference]) + " |"
+    return "| " + " | ".join(cell(c) for c in [metric, *shown, parity, reference]) + " |"
 
 
 def chapter_section(chapter: Chapter, base: Path, recorded: dict | None, entry: dict | None) -> str:
@@ -304,7 +349,12 @@ How to read the tables:
 - **parity**: how far apart the two frameworks are, |PyTorch − TensorFlow|, against the
   tolerance where one is set: ✓ (parity ok) when the difference is within it, ✗ (parity miss)
   when it is not; the tests fail on a miss. *No tolerance* where the frameworks are not held
-  to agree. Values are compared as recorded, up to float32 rounding.
+  to agree. Values are compared as recorded, up to float32 rounding. A numbered note under
+  the table gives each tolerance's derivation from the spread two correct implementations can
+  show (the spread over seeds, a standard error, a rounding bound), or why a row has none:
+  its two values come from the same code on the same data, or nothing recorded bounds their
+  spread. A note that begins *NOT DERIVED* marks a tolerance kept from before because the
+  derived one is smaller than the recorded difference.
 - **paper**: the paper's number and its source, with a numbered note under the table giving
   the conditions under which the paper measured it. *None* where no paper reports a number;
   the note above the chapter's table, or the numbered note under it, says why.
