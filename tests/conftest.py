@@ -1,6 +1,8 @@
 """Shared by the tests: a checkpoint folder of their own, and the reader of the results the
 labs' full-mode runs recorded."""
 import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -30,3 +32,16 @@ def recorded_results(chapter: str) -> dict:
 def _checkpoints_of_their_own(tmp_path_factory) -> None:
     """Networks the tests train go to a fresh folder, never the labs' checkpoints/."""
     os.environ["BOOK_CHECKPOINT_DIR"] = str(tmp_path_factory.mktemp("checkpoints"))
+
+
+def copy_of_the_working_tree(destination: Path) -> Path:
+    """The book's working tree as it is (uncommitted files included, ignored ones not),
+    copied to ``destination``."""
+    root = Path(__file__).resolve().parent.parent
+    files = subprocess.run(["git", "ls-files", "-z", "-co", "--exclude-standard"], cwd=root,
+                           capture_output=True, text=True, check=True).stdout.split("\0")
+    for name in files:
+        if name and (root / name).is_file():  # -c lists deleted files too
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(root / name, destination / name)
+    return destination

@@ -3,7 +3,6 @@ every other lab fresh; a taken number, a taken file or a bad topic is refused.""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,23 +11,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from conftest import copy_of_the_working_tree  # noqa: E402
 from tools.new_chapter import scaffold  # noqa: E402
 
 
-def copy_of_the_book(tmp_path: Path) -> Path:
-    """The working tree as it is (uncommitted files included), in ``tmp_path/book``."""
-    files = subprocess.run(["git", "ls-files", "-z", "-co", "--exclude-standard"], cwd=ROOT,
-                           capture_output=True, text=True, check=True).stdout.split("\0")
-    copy = tmp_path / "book"
-    for name in files:
-        if name and (ROOT / name).is_file():  # -c lists deleted files too
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, copy / name)
-    return copy
-
-
 def test_a_scaffolded_chapter_passes_the_checks_and_leaves_the_others_fresh(tmp_path: Path) -> None:
-    copy = copy_of_the_book(tmp_path)
+    copy = copy_of_the_working_tree(tmp_path / "book")
     env = {**os.environ, "BOOK_CHECKPOINT_DIR": str(tmp_path / "checkpoints"),
            "OMP_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1"}
     made = subprocess.run([sys.executable, "tools/new_chapter.py", "98", "scaffold_check"],

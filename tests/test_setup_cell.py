@@ -4,26 +4,20 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from conftest import copy_of_the_working_tree  # noqa: E402
 from tools.setup_cell import repo_url, setup_cell_source  # noqa: E402
 
 
 def test_setup_cell_takes_the_colab_path_offline(tmp_path: Path) -> None:
     """Run the setup cell as Colab would: a fake google.colab module, a git URL, no network."""
     # The working tree as it is (uncommitted files included), as a repository of its own.
-    files = subprocess.run(["git", "ls-files", "-z", "-co", "--exclude-standard"], cwd=ROOT,
-                           capture_output=True, text=True, check=True).stdout.split("\0")
-    source = tmp_path / "origin"
-    for name in files:
-        if name and (ROOT / name).is_file():  # -c lists deleted files too
-            (source / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, source / name)
+    source = copy_of_the_working_tree(tmp_path / "origin")
     git = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@t"}
     for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "snapshot"]):

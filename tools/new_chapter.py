@@ -34,6 +34,7 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script, only tools/ is on the path
+from tools.format_labs import format_lab  # noqa: E402
 from tools.setup_cell import TAG, setup_cell_source  # noqa: E402
 
 FRAMEWORKS = {"pytorch": ("torch", "PyTorch"), "tensorflow": ("tensorflow", "TensorFlow")}
@@ -179,7 +180,9 @@ def scoreboard_entry(title: str) -> dict:
         "label": f"{title}: mean pixel of the training digits (to replace)",
         "unit": "", "lower_is_better": None, "paper": None,
         "no_paper": "a scaffold's number: replace it with the chapter's own",
-        "parity_tolerance": None}}}
+        "parity_tolerance": None,
+        "no_parity": "a scaffold's number: the chapter's own rows say how close the two labs "
+                     "must be, and why"}}}
 
 
 def scaffold(number: int, topic: str, title: str, root: Path = ROOT) -> list[Path]:
@@ -214,6 +217,7 @@ def scaffold(number: int, topic: str, title: str, root: Path = ROOT) -> list[Pat
         nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python",
                                      "name": "python3"}
         nbformat.write(nb, path)
+        format_lab(path)  # to the rendered column, as `make format` leaves every lab
     toc = (root / "_toc.yml").read_text()
     anchor = toc.index("  - caption: Scoreboard")  # the chapter goes before the scoreboard
     (root / "_toc.yml").write_text(toc[:anchor] + toc_part(stem, number, title) + toc[anchor:])
