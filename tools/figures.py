@@ -3,8 +3,9 @@
 Each function draws one figure from code and data, never from typed-in numbers, and saves it
 under book/figures/, which is not committed; chapter 4's long-run figure reads the recorded
 results and the paper numbers from results/. This file holds chapters 1-4; chapters 5, 6 and 7
-have a module each (tools/figures_gan.py, figures_modes.py, figures_fid.py), and `main` here
-draws them all. Sizes and the checks before saving are in tools/figure_style.py.
+have a module each (tools/figures_gan.py, figures_modes.py, figures_fid.py), as has the front
+page (figures_intro.py), and `main` here draws them all. Sizes and the checks before saving are
+in tools/figure_style.py.
 """
 from __future__ import annotations
 
@@ -292,9 +293,10 @@ FIGURES = {"01_dropout_masks.png": dropout_masks, "02_pca_codes.png": pca_codes,
 
 
 def main() -> None:
-    from tools import figures_fid, figures_gan, figures_modes
+    from tools import figures_fid, figures_gan, figures_intro, figures_modes
 
-    draw({**FIGURES, **figures_gan.FIGURES, **figures_modes.FIGURES, **figures_fid.FIGURES})
+    draw({**figures_intro.FIGURES, **FIGURES, **figures_gan.FIGURES, **figures_modes.FIGURES,
+          **figures_fid.FIGURES})
 
 
 if __name__ == "__main__":
