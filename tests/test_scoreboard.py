@@ -90,7 +90,8 @@ def test_page_shows_every_recorded_headline_number():
                     continue
                 assert shown.startswith(fmt(value, metric_spec["unit"])), (chapter, metric)
                 if metric_spec["paper"] is not None:
-                    assert shown.endswith(f"*{verdict(value, metric_spec)}*"), (chapter, metric)
+                    mark = {"match": "✓", "miss": "✗"}[verdict(value, metric_spec)]
+                    assert shown.endswith(f" {mark}"), (chapter, metric)
                 checked += 1
             if metric_spec["parity_tolerance"] is not None:
                 parity, _, note = cells[3].partition(" (note ")
@@ -98,14 +99,21 @@ def test_page_shows_every_recorded_headline_number():
                 number = int(note.rstrip(")"))   # the tolerance's derivation, under the table
                 assert f"\n{number}. Parity tolerance " in text, (chapter, metric)
                 assert metric_spec["parity_basis"] in text, (chapter, metric)
-            elif metric_spec.get("no_parity"):
-                assert metric_spec["no_parity"] in text, (chapter, metric)
+            else:  # no tolerance: blank but for the note that says why, if there is one
+                assert cells[3] == "" or cells[3].startswith(("(note ", "not checked")), \
+                    (chapter, metric)
+                if metric_spec.get("no_parity"):
+                    assert metric_spec["no_parity"] in text, (chapter, metric)
+                    assert "(note " in cells[3], (chapter, metric)
             paper = metric_spec["paper"]
             if paper is not None:
                 assert cells[4].startswith(f"**{fmt(paper['value'], metric_spec['unit'])}**, "
                                            f"{paper['source']} (note "), (chapter, metric)
+                number = int(cells[4].rsplit("(note ", 1)[1].rstrip(")"))
+                assert f"\n{number}. Conditions: " in text, (chapter, metric)
+                assert scoreboard.rule(metric_spec) in text, (chapter, metric)
             else:
-                assert cells[4].startswith("none"), (chapter, metric)
+                assert cells[4] == "" or cells[4].startswith("(note "), (chapter, metric)
     assert checked > 0
 
 
@@ -133,10 +141,11 @@ def test_a_new_chapter_appears_without_code_changes(tmp_path):
     page = scoreboard_page(tmp_path, tmp_path / "results")
     assert "## 9 Title of 09_new" in page and "[Title of 09_new](09_new.md)" in page
     line = row(page, "FID of the generator")
-    assert line == ("| FID of the generator (FID ↓) | 12.35 *match* | 12.50 *match* "
+    assert line == ("| FID of the generator (FID ↓) | 12.35 ✓ | 12.50 ✓ "
                     "| 0.15 ≤ 0.5 ✓ (note 1) | **13.00**, Someone (2030) (note 2) |")
     assert ("\n1. Parity tolerance 0.5: 2 × the seeds' spread.\n"
-            "2. Conditions: their net.\n") in page
+            "2. Conditions: their net. Verdict: ✓ (paper matched) when a value is not above "
+            "the paper's 13.00, ✗ (paper missed) when it is above it.\n") in page
     later = page.split("## 10 Title of 10_later")[1]
     assert "No measured results yet." in later
     assert "No measured results yet." in page.split("## 1 Title of 01_old")[1].split("## 9")[0]
@@ -164,14 +173,15 @@ def test_units_tolerances_and_notes(tmp_path):
     page = scoreboard_page(tmp_path, tmp_path / "results")
     first, second = section(page, "1 "), section(page, "2 ")
     assert "\nUnit: % ↓, unless a row names another.\n" in first
-    assert row(first, "error") == "| error | 1.00 | 1.10 | 0.10, no tolerance | none (note 1) |"
-    assert row(first, "paper error") == ("| paper error | 1.05 *match* | 1.20 *miss* "
+    assert row(first, "error") == "| error | 1.00 | 1.10 |  | (note 1) |"
+    assert row(first, "paper error") == ("| paper error | 1.05 ✓ | 1.20 ✗ "
                                          "| 0.15 > 0.1 relative ✗ (note 2) "
                                          "| **1.00**, X (2001) (note 3) |")
-    assert row(first, "entropy").startswith("| entropy (nats) | 0.500 | 0.250 | 0.250, no tolerance "
-                                            "| none (note 1) |")
+    assert row(first, "entropy").startswith("| entropy (nats) | 0.500 | 0.250 |  | (note 1) |")
     assert ("\n1. Why not.\n2. Parity tolerance 0.1 relative: A rounding bound.\n"
-            "3. Conditions: their net. Goal: near it.\n") in first
+            "3. Conditions: their net. Goal: near it. Verdict: ✓ (goal met) when a value is at "
+            "most 0.1 above the paper's 1.00 or better, ✗ (goal missed) when it is more than 0.1 "
+            "above it.\n") in first
     assert "\nUnit: % ↓.\n" in second and row(second, "other error").startswith("| other error |")
 
 
@@ -196,8 +206,10 @@ def test_a_recorded_metric_without_entry_is_noted(tmp_path):
                 "02_b": {"torch": {"loss": 3.0}, "tensorflow": {"loss": 3.0}}},
                {"01_a": {"metrics": {"err": spec()}}})
     page = scoreboard_page(tmp_path, tmp_path / "results")
-    assert "Also recorded, with no entry in `results/scoreboard.json`: `extra`." in page
-    assert "Also recorded, with no entry in `results/scoreboard.json`: `loss`." in page
+    first, second = section(page, "1 "), section(page, "2 ")
+    for text, name in ((first, "extra"), (second, "loss")):
+        assert (":::{dropdown} Also recorded: 1 metric\n\nRecorded by the labs, with no entry "
+                f"in `results/scoreboard.json`: `{name}`.\n\n:::\n") in text
 
 
 def test_a_scripts_results_join_their_chapter(tmp_path):
@@ -257,7 +269,7 @@ def test_a_row_without_a_parity_check_says_why(tmp_path):
     write_book(tmp_path, {"01_a": []}, {"01_a": {"torch": {"err": 1.0}, "tensorflow": {"err": 1.0}}},
                {"01_a": {"metrics": {"err": spec(no_parity="The same NumPy code in both labs.")}}})
     page = scoreboard_page(tmp_path, tmp_path / "results")
-    assert row(page, "error") == "| error (% ↓) | 1.00 | 1.00 | 0.00, no tolerance (note 1) | none |"
+    assert row(page, "error") == "| error (% ↓) | 1.00 | 1.00 | (note 1) |  |"
     assert "\n1. No parity tolerance. The same NumPy code in both labs.\n" in page
 
 
@@ -387,3 +399,155 @@ def test_a_relative_tolerance_scales_with_the_values():
     assert not scoreboard.within(100.0, 100.2, {"relative": 1e-3})
     assert not scoreboard.within(1.0, 1.002, {"relative": 1e-3})
     assert scoreboard.show_tolerance({"relative": 1e-3}) == "0.001 relative"
+
+
+# ---- what the reader sees first -----------------------------------------------------------
+
+def summary_rows(page: str) -> dict[str, list[str]]:
+    """The summary table's rows: chapter -> [goals met, missed, paper matched, missed]."""
+    text = page.split("\n## Summary\n")[1].split("\n## ")[0]
+    rows = [line.strip("|").split(" | ") for line in text.splitlines()
+            if line.startswith("| ") and not line.startswith("| chapter |")]
+    return {cells[0].strip(): [c.strip() for c in cells[1:]] for cells in rows}
+
+
+def test_the_page_starts_with_a_summary_per_chapter(tmp_path):
+    """Goals met and missed, paper numbers matched and missed: each framework's value counts
+    once, a row with a goal under goals, a paper number without one under paper."""
+    paper = {"value": 1.0, "source": "X (2001)", "conditions": "their net"}
+    write_book(tmp_path, {"01_a": [], "02_b": [], "03_c": [], "04_d": []},
+               {"01_a": {"torch": {"g": 1.05, "p": 0.9, "q": 5.0},
+                         "tensorflow": {"g": 1.2, "p": 1.1, "q": 5.0}},
+                "02_b": {"torch": {"p": 0.5}},
+                "03_c": {"torch": {"q": 1.0}, "tensorflow": {"q": 1.0}}},
+               {"01_a": {"metrics": {"g": spec(label="goal error", paper=paper,
+                                               goal={"within": 0.1, "text": "near it"}),
+                                     "p": spec(label="paper error", paper=paper),
+                                     "q": spec(label="other")}},
+                "02_b": {"metrics": {"p": spec(paper=paper)}},
+                "03_c": {"metrics": {"q": spec()}}})
+    page = scoreboard_page(tmp_path, tmp_path / "results")
+    assert page.index("\n## Summary\n") < page.index("\n## How to read the tables\n") \
+        < page.index("\n## 1 Title of 01_a\n")
+    assert "| chapter | goals met | goals missed | paper matched | paper missed |" in page
+    assert summary_rows(page) == {
+        "1 Title of 01_a": ["1", "1", "1", "1"],
+        "2 Title of 02_b": ["", "", "1", "0"],      # no goal in the chapter: blank, not 0
+        "**all chapters**": ["**1**", "**1**", "**2**", "**1**"]}   # 03_c, 04_d: nothing judged
+    summary = page.split("\n## Summary\n")[1].split("\n## ")[0]
+    for rule in ("at most *d* worse than the paper's number or better", "within *d* either way",
+                 "at least as good as the paper's"):
+        assert rule in summary, rule
+
+
+def test_a_summary_with_nothing_to_judge(tmp_path):
+    write_book(tmp_path, {"01_a": []}, {"01_a": {"torch": {"err": 1.0}, "tensorflow": {"err": 1.0}}},
+               {"01_a": {"metrics": {"err": spec()}}})
+    page = scoreboard_page(tmp_path, tmp_path / "results")
+    assert "## Summary\n\nNo recorded value has a goal or a paper number yet.\n" in page
+    assert "**all chapters**" not in page
+
+
+def test_one_chapter_has_no_total_row(tmp_path):
+    paper = {"value": 1.0, "source": "X", "conditions": "Y"}
+    write_book(tmp_path, {"01_a": []}, {"01_a": {"torch": {"err": 1.0}, "tensorflow": {"err": 2.0}}},
+               {"01_a": {"metrics": {"err": spec(paper=paper)}}})
+    assert summary_rows(scoreboard_page(tmp_path, tmp_path / "results")) == {
+        "1 Title of 01_a": ["", "", "1", "1"]}
+
+
+@pytest.mark.parametrize("changes, rule", [
+    ({}, "Verdict: ✓ (paper matched) when a value is not above the paper's 1.25, "
+         "✗ (paper missed) when it is above it."),
+    ({"lower_is_better": False}, "Verdict: ✓ (paper matched) when a value is not below the "
+                                 "paper's 1.25, ✗ (paper missed) when it is below it."),
+    ({"goal": {"within": 0.1}}, "Verdict: ✓ (goal met) when a value is at most 0.1 above the "
+                                "paper's 1.25 or better, ✗ (goal missed) when it is more than "
+                                "0.1 above it."),
+    ({"goal": {"within": 0.1}, "lower_is_better": False},
+     "Verdict: ✓ (goal met) when a value is at most 0.1 below the paper's 1.25 or better, "
+     "✗ (goal missed) when it is more than 0.1 below it."),
+    ({"goal": {"within": 0.005, "two_sided": True}},
+     "Verdict: ✓ (goal met) when a value is within 0.005 of the paper's 1.25 either way, "
+     "✗ (goal missed) when it is farther."),
+])
+def test_each_verdict_states_its_rule(changes, rule):
+    paper = {"value": 1.25, "source": "X", "conditions": "Y"}
+    assert scoreboard.rule(spec(paper=paper, **changes)) == rule
+
+
+def test_a_verdict_is_a_mark_with_its_rule_in_the_paper_note(tmp_path):
+    paper = {"value": 1.0, "source": "X (2001)", "conditions": "their net"}
+    write_book(tmp_path, {"01_a": []}, {"01_a": {"torch": {"err": 0.95}, "tensorflow": {"err": 1.3}}},
+               {"01_a": {"metrics": {"err": spec(paper=paper)}}})
+    page = scoreboard_page(tmp_path, tmp_path / "results")
+    assert row(page, "error") == "| error (% ↓) | 0.95 ✓ | 1.30 ✗ |  | **1.00**, X (2001) (note 1) |"
+    assert ("\n1. Conditions: their net. Verdict: ✓ (paper matched) when a value is not above "
+            "the paper's 1.00, ✗ (paper missed) when it is above it.\n") in page
+    assert "*match*" not in page and "*miss*" not in page
+
+
+@pytest.mark.parametrize("value, unit, shown", [
+    (8.0, "count", "8"), (10.0, "count", "10"), (0.0, "count", "0"), (3.4, "count", "3.4"),
+    (9.666666666666666, "count", "9.67"), (16.0, "units", "16"), (1.0, "yes/no", "1"),
+    (1234.0, "count", "1,234"), (8.0, "%", "8.00"),
+])
+def test_counts_are_whole_numbers(value, unit, shown):
+    assert fmt(value, unit) == shown
+
+
+def test_a_count_row_shows_whole_numbers(tmp_path):
+    paper = {"value": 7.8, "source": "X", "conditions": "Y"}
+    write_book(tmp_path, {"01_a": []},
+               {"01_a": {"torch": {"modes": 8.0, "seeds": 5.0}, "tensorflow": {"modes": 7.0, "seeds": 5.0}}},
+               {"01_a": {"metrics": {
+                   "modes": spec(label="modes captured", unit="count", lower_is_better=False,
+                                 paper=paper),
+                   "seeds": spec(label="seeds with every mode", unit="count",
+                                 lower_is_better=False)}}})
+    page = scoreboard_page(tmp_path, tmp_path / "results")
+    assert row(page, "modes captured") == "| modes captured | 8 ✓ | 7 ✗ |  | **7.8**, X (note 1) |"
+    assert row(page, "seeds with every mode") == "| seeds with every mode | 5 | 5 |  |  |"
+    assert "\nUnit: count ↑.\n" in page
+
+
+def test_cells_without_a_tolerance_or_paper_number_are_blank(tmp_path):
+    write_book(tmp_path, {"01_a": []},
+               {"01_a": {"torch": {"a": 1.0, "b": 2.0, "c": 3.0},
+                         "tensorflow": {"a": 1.1, "b": 2.1, "c": 3.1}}},
+               {"01_a": {"no_paper": "Nobody measured these.", "metrics": {
+                   "a": spec(label="plain"),
+                   "b": spec(label="said why", no_parity="Same code.", no_paper="No paper."),
+                   "c": spec(label="why no paper", no_paper="No paper.")}}})
+    page = scoreboard_page(tmp_path, tmp_path / "results")
+    assert row(page, "plain") == "| plain | 1.00 | 1.10 |  |  |"
+    assert row(page, "said why") == "| said why | 2.00 | 2.10 | (note 1) | (note 2) |"
+    assert row(page, "why no paper") == "| why no paper | 3.00 | 3.10 |  | (note 2) |"
+    assert "\n1. No parity tolerance. Same code.\n2. No paper.\n" in page
+    table = section(page, "1 ")
+    assert "no tolerance" not in table and "| none" not in table
+    assert "Paper numbers: Nobody measured these." in table
+
+
+def test_each_chapters_table_folds_away(tmp_path):
+    """A dropdown, open by default, holds the unit line, the table and its notes; the heading
+    stays outside it, and the list of metrics without a row is a closed dropdown of its own."""
+    write_book(tmp_path, {"01_a": [], "02_b": []},
+               {"01_a": {"torch": {"err": 1.0, "x": 1.0, "y": 2.0},
+                         "tensorflow": {"err": 1.1, "x": 1.0, "y": 2.0}},
+                "02_b": {"torch": {"err": 1.0, "other": 2.0}, "tensorflow": {"err": 1.0, "other": 2.0}}},
+               {"01_a": {"metrics": {"err": spec(no_paper="Why not.")}},
+                "02_b": {"metrics": {"err": spec(), "other": spec(label="other")}}})
+    page = scoreboard_page(tmp_path, tmp_path / "results")
+    first, second = section(page, "1 "), section(page, "2 ")
+    assert (":::{dropdown} Table: 1 metric\n:open:\n\n| metric | PyTorch | "
+            "TensorFlow | parity | paper |\n") in first
+    assert "\n1. Why not.\n\n:::\n" in first
+    assert (":::{dropdown} Also recorded: 2 metrics\n\nRecorded by the labs, with no entry in "
+            "`results/scoreboard.json`: `x`, `y`.\n\n:::\n") in first
+    assert ":::{dropdown} Table: 2 metrics\n:open:\n\nUnit: % ↓.\n\n| metric |" in second
+    assert "Also recorded" not in second
+    assert "| other | 2.00 | 2.00 |  |  |\n\n:::\n" in second
+    for text in (first, second):  # every fence closed within its chapter
+        fences = [line for line in text.splitlines() if line.startswith(":::")]
+        assert len(fences) % 2 == 0 and all(f == ":::" for f in fences[1::2]), fences

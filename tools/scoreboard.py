@@ -32,6 +32,9 @@ SCOREBOARD = "scoreboard.json"
 FRAMEWORKS = {"torch": "PyTorch", "tensorflow": "TensorFlow"}
 PLACEHOLDER = re.compile(r"^(:::|```)\{admonition\}\s+In preparation\s*$", re.M)
 SLACK = 1e-6  # recorded values passed through float32: compare up to that relative rounding
+# Units whose values are counts, whole by their meaning (a mean over seeds need not be).
+COUNT_UNITS = {"count", "units", "yes/no"}
+MARK = {"match": "✓", "miss": "✗"}
 
 
 class ScoreboardError(ValueError):
@@ -204,10 +207,37 @@ def verdict(value: float, spec: dict) -> str:
 
 
 def fmt(value: float, unit: str) -> str:
-    """Percentages and points to 2 decimals, p-values and numbers below 1 to 3 significant digits."""
+    """Counts as whole numbers (a mean of counts to the decimals it needs, at most 2);
+    percentages and points to 2 decimals, p-values and numbers below 1 to 3 significant digits."""
+    if unit in COUNT_UNITS:
+        return f"{value:,.2f}".rstrip("0").rstrip(".")
     if unit in ("%", "points") or (unit != "p-value" and (abs(value) >= 1 or value == 0)):
         return f"{value:,.2f}"
     return f"{value:#.3g}"
+
+
+def judged_as(spec: dict) -> str | None:
+    """'goal' (the row states a goal against the paper's number), 'paper' (a paper number
+    without a goal) or None (nothing to judge a value against)."""
+    if spec["paper"] is None:
+        return None
+    return "goal" if spec.get("goal") else "paper"
+
+
+def rule(spec: dict) -> str:
+    """The rule :func:`verdict` applies to a row, in words: what earns ✓ and what ✗."""
+    goal, unit = spec.get("goal") or {}, spec["unit"]
+    paper = fmt(spec["paper"]["value"], unit)
+    d = f"{goal.get('within', 0.0):g}"
+    if goal.get("two_sided"):
+        return (f"Verdict: ✓ (goal met) when a value is within {d} of the paper's {paper} "
+                "either way, ✗ (goal missed) when it is farther.")
+    worse = "above" if spec["lower_is_better"] else "below"
+    if goal:
+        return (f"Verdict: ✓ (goal met) when a value is at most {d} {worse} the paper's {paper} "
+                f"or better, ✗ (goal missed) when it is more than {d} {worse} it.")
+    return (f"Verdict: ✓ (paper matched) when a value is not {worse} the paper's {paper}, "
+            f"✗ (paper missed) when it is {worse} it.")
 
 
 def fmt_difference(a: float, b: float, unit: str) -> str:
@@ -234,14 +264,15 @@ def common_unit(metrics: dict[str, dict]) -> str | None:
 
 
 def parity_text(values: dict[str, float | None], spec: dict) -> str:
-    """'0.02 ≤ 0.2 ✓' (parity ok), '0.30 > 0.2 ✗' (parity miss), '0.07, no tolerance'; a
-    square-root tolerance is shown as the difference it allows for these two values."""
+    """'0.02 ≤ 0.2 ✓' (parity ok), '0.30 > 0.2 ✗' (parity miss), '' where there is no
+    tolerance; a square-root tolerance is shown as the difference it allows for these two
+    values."""
     if None in values.values():
         return "not checked (one framework)"
     a, b = values.values()
     difference, tolerance = fmt_difference(a, b, spec["unit"]), spec["parity_tolerance"]
     if tolerance is None:
-        return f"{difference}, no tolerance"
+        return ""
     ok = within(a, b, tolerance)
     shown = (f"{allowed(a, b, tolerance):.2g}" if isinstance(tolerance, dict) and "sqrt" in tolerance
              else show_tolerance(tolerance))
@@ -250,13 +281,14 @@ def parity_text(values: dict[str, float | None], spec: dict) -> str:
 
 def metric_row(spec: dict, values: dict[str, float | None], notes: list[str],
                unit: str | None = None) -> str:
-    """One table row: the metric, each framework's value with its verdict, their parity and
-    the paper's number.
+    """One table row: the metric, each framework's value with its verdict (✓ or ✗), their
+    parity and the paper's number.
 
     The unit goes into the metric's cell unless it is ``unit``, the one stated above the
-    table. The paper's conditions, or why there is no paper number, and how the parity
-    tolerance was derived, or why there is none, go to ``notes`` (numbered under the table, one
-    number per distinct text) so that the table stays narrow.
+    table. The paper's conditions with the rule of the verdict, or why there is no paper
+    number, and how the parity tolerance was derived, or why there is none, go to ``notes``
+    (numbered under the table, one number per distinct text) so that the table stays narrow.
+    A cell with nothing to show (no tolerance, no paper number) is blank but for its note.
     """
     paper = spec["paper"]
 
@@ -273,14 +305,15 @@ def metric_row(spec: dict, values: dict[str, float | None], notes: list[str],
     elif spec.get("no_parity"):
         parity += note(f"No parity tolerance. {spec['no_parity']}")
     shown = [("not recorded" if v is None else fmt(v, spec["unit"])
-              + (f" *{verdict(v, spec)}*" if paper is not None else "")) for v in values.values()]
+              + (f" {MARK[verdict(v, spec)]}" if paper is not None else "")) for v in values.values()]
     if paper is None:
-        reference = "none" + (note(spec["no_paper"]) if spec.get("no_paper") else "")
+        reference = note(spec["no_paper"]) if spec.get("no_paper") else ""
     else:
         goal = spec.get("goal", {}).get("text")
         reference = f"**{fmt(paper['value'], spec['unit'])}**, {paper['source']}" + note(
-            f"Conditions: {paper['conditions']}." + (f" Goal: {goal}." if goal else ""))
-    return "| " + " | ".join(cell(c) for c in [metric, *shown, parity, reference]) + " |"
+            f"Conditions: {paper['conditions']}." + (f" Goal: {goal}." if goal else "")
+            + f" {rule(spec)}")
+    return "| " + " | ".join(cell(c.strip()) for c in [metric, *shown, parity, reference]) + " |"
 
 
 def chapter_section(chapter: Chapter, base: Path, recorded: dict | None, entry: dict | None) -> str:
@@ -303,6 +336,7 @@ def chapter_section(chapter: Chapter, base: Path, recorded: dict | None, entry: 
     if "no_paper" in entry:
         lines += [f"Paper numbers: {entry['no_paper']}", ""]
     if metrics:
+        lines += [f":::{{dropdown}} Table: {plural(len(metrics), 'metric')}", ":open:", ""]
         unit = common_unit(metrics)
         if unit is not None:
             every = all(unit_text(spec) == unit for spec in metrics.values())
@@ -313,20 +347,82 @@ def chapter_section(chapter: Chapter, base: Path, recorded: dict | None, entry: 
         lines += [metric_row(spec, {fw: recorded.get(fw, {}).get(metric) for fw in FRAMEWORKS},
                              notes, unit) for metric, spec in metrics.items()]
         lines += [""] + [f"{i}. {text}" for i, text in enumerate(notes, 1)] + [""] * bool(notes)
+        lines += [":::", ""]
     present = [name for fw, name in FRAMEWORKS.items() if fw in recorded]
     if len(present) < len(FRAMEWORKS):
         lines += [f"Only {' and '.join(present)} has recorded results so far.", ""]
     unlisted = sorted(names - set(metrics))
     if unlisted:
-        lines += ["Also recorded, with no entry in `results/scoreboard.json`: "
-                  + ", ".join(f"`{m}`" for m in unlisted) + ".", ""]
+        lines += [f":::{{dropdown}} Also recorded: {plural(len(unlisted), 'metric')}", "",
+                  "Recorded by the labs, with no entry in `results/scoreboard.json`: "
+                  + ", ".join(f"`{m}`" for m in unlisted) + ".", "", ":::", ""]
     return "\n".join(lines)
 
 
-INTRO = """\
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def tally(recorded: dict | None, entry: dict | None) -> dict[str, list[int]]:
+    """``{"goal": [met, missed], "paper": [matched, missed]}`` over a chapter's rows: each
+    framework's recorded value counts once, judged by :func:`verdict`; a row with a goal
+    counts under "goal", a paper number without one under "paper"."""
+    counts = {"goal": [0, 0], "paper": [0, 0]}
+    for metric, spec in ((entry or {}).get("metrics") or {}).items():
+        kind = judged_as(spec)
+        if kind is None:
+            continue
+        for values in (recorded or {}).values():
+            if values.get(metric) is not None:
+                counts[kind][verdict(values[metric], spec) == "miss"] += 1
+    return counts
+
+
+def summary_section(chapters: list[Chapter], recorded: dict, scores: dict) -> str:
+    """One row per chapter with judged rows: goals met and missed, paper numbers matched and
+    missed, and the total; the rules under the table."""
+    lines = ["## Summary", "",
+             "Each framework's recorded value counts once, judged as in the chapter's table.", "",
+             "| chapter | goals met | goals missed | paper matched | paper missed |",
+             "|---|---|---|---|---|"]
+    total = {"goal": [0, 0], "paper": [0, 0]}
+    shown = 0
+    for chapter in chapters:
+        counts = tally(recorded.get(chapter.stem), scores.get(chapter.stem))
+        if not any(map(sum, counts.values())):
+            continue
+        shown += 1
+        for kind in total:
+            total[kind] = [t + c for t, c in zip(total[kind], counts[kind])]
+        numbers = [str(n) if sum(counts[kind]) else "" for kind in ("goal", "paper")
+                   for n in counts[kind]]
+        lines.append("| " + " | ".join(cell(c) for c in [title(chapter), *numbers]) + " |")
+    if not shown:
+        return "\n".join(lines[:2] + ["No recorded value has a goal or a paper number yet.", ""])
+    if shown > 1:
+        lines.append("| **all chapters** | " + " | ".join(
+            f"**{n}**" for kind in ("goal", "paper") for n in total[kind]) + " |")
+    lines += ["",
+              "- **goals**: rows of `results/scoreboard.json` that state a goal against the "
+              "paper's number. A value meets a goal \"within *d*\" when it is at most *d* worse "
+              "than the paper's number or better; where the paper's number is to be reproduced "
+              "(a closed form), when it is within *d* either way.",
+              "- **paper**: the other rows with a paper number. A value matches it when it is at "
+              "least as good as the paper's: not above it when lower is better, not below it "
+              "when higher is better.",
+              "- Values are compared as recorded, up to float32 rounding. Each row's rule is "
+              "in the note beside its paper number.", ""]
+    return "\n".join(lines)
+
+
+HEAD = """\
 # Scoreboard
 
 % Generated by tools/scoreboard.py from results/*.json and results/scoreboard.json.
+"""
+
+INTRO = """\
+## How to read the tables
 
 Every headline number that the labs' full-mode runs recorded, PyTorch beside TensorFlow, and
 beside the paper's number where a paper reports one; where a script in `experiments/` ran a
@@ -335,29 +431,33 @@ framework it ran in. The paper numbers, their conditions and
 the tolerances are typed in one place, `results/scoreboard.json`; the measured numbers come
 from the files the labs wrote, and this page is rebuilt from both with the book.
 
-How to read the tables:
+Each chapter's table, with its numbered notes, folds away under its heading (click the bar
+above it); so do the names of the metrics a chapter recorded that have no row.
 
 - **metric**: what the labs measured. The unit is stated above the table, or in parentheses
   after the metric where it is another; an arrow after the unit says which direction is
   better (↓ lower, ↑ higher), and there is none when neither is.
-- **PyTorch**, **TensorFlow**: the value each framework recorded and, where a paper reports a
-  number, its verdict: *match* or *miss* against the paper's number. Where the metric states
-  a goal "within *d*", a value matches when it is at most *d* worse than the paper's or
-  better; where the paper's number is to be reproduced (a closed form), when it is within *d*
-  either way. Without a goal, a value matches only when it is at least as good as the
-  paper's (not above it when lower is better, not below it when higher is better).
+- **PyTorch**, **TensorFlow**: the value each framework recorded (counts as whole numbers,
+  a mean of counts to the decimals it needs) and, where a paper reports a number, its
+  verdict: ✓ or ✗ against the paper's number, by the rule in the note beside that number.
+  Where the metric states a goal "within *d*", a value meets it (✓) when it is at most *d*
+  worse than the paper's or better; where the paper's number is to be reproduced (a closed
+  form), when it is within *d* either way. Without a goal, a value matches (✓) only when it
+  is at least as good as the paper's (not above it when lower is better, not below it when
+  higher is better).
 - **parity**: how far apart the two frameworks are, |PyTorch − TensorFlow|, against the
   tolerance where one is set: ✓ (parity ok) when the difference is within it, ✗ (parity miss)
-  when it is not; the tests fail on a miss. *No tolerance* where the frameworks are not held
-  to agree. Values are compared as recorded, up to float32 rounding. A numbered note under
+  when it is not; the tests fail on a miss. Blank where the frameworks are not held to
+  agree. Values are compared as recorded, up to float32 rounding. A numbered note under
   the table gives each tolerance's derivation from the spread two correct implementations can
   show (the spread over seeds, a standard error, a rounding bound), or why a row has none:
   its two values come from the same code on the same data, or nothing recorded bounds their
   spread. A note that begins *NOT DERIVED* marks a tolerance kept from before because the
   derived one is smaller than the recorded difference.
 - **paper**: the paper's number and its source, with a numbered note under the table giving
-  the conditions under which the paper measured it. *None* where no paper reports a number;
-  the note above the chapter's table, or the numbered note under it, says why.
+  the conditions under which the paper measured it and the rule of the verdict. Blank where
+  no paper reports a number; the note above the chapter's table, or the numbered note under
+  it, says why.
 """
 
 
@@ -424,7 +524,8 @@ def scoreboard_page(root: Path, results: Path) -> str:
     base = root / "book"
     runs = runs_section(sorted((root / "notebooks").glob("*.ipynb")), base)
     chapters += [Chapter(stem, None) for stem in sorted((set(recorded) | set(scores)) - known)]
-    return "\n".join([INTRO] + [chapter_section(c, base, recorded.get(c.stem), scores.get(c.stem))
+    return "\n".join([HEAD, summary_section(chapters, recorded, scores), INTRO]
+                     + [chapter_section(c, base, recorded.get(c.stem), scores.get(c.stem))
                                 for c in chapters] + [runs])
 
 
