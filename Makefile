@@ -31,7 +31,7 @@ PYTEST := $(ONE_THREAD) BOOK_MODE=fast $(BIN)/python -m pytest -q -p no:cachepro
 NB ?= notebooks
 
 .PHONY: help python env browser test unit nbval colab-check book execute execute-pair stale \
-  format bench clean
+  format bench mutation clean
 
 help:
 	@echo "make test         create .venv if missing; unit tests and every lab in fast mode, with"
@@ -46,6 +46,8 @@ help:
 	@echo "make format       format the labs' code to the rendered column (80 characters);"
 	@echo "                  their programs, and so their stamps, stay the same"
 	@echo "make bench        time the helpers training loop against a DataLoader loop"
+	@echo "make mutation     mutation testing of the helpers the book's numbers rest on (over an hour;"
+	@echo "                  MODULES=\"fid modes\" to pick; not part of make test)"
 	@echo "make env          create or update .venv;  make browser  install headless Chromium"
 	@echo "make python       say which Python is used;  make clean  remove _build and checkpoints"
 	@echo "PY=3.X            use another supported Python ($(SUPPORTED)) in .venv-3.X"
@@ -153,6 +155,21 @@ stale: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/train_loop.py
 	$(BIN)/python benchmarks/fid.py
+
+# Mutation testing (tools/mutation.py): mutmut, pinned in requirements-mutation.txt and installed
+# here only, mutates each module of tools/mutation.toml in a temporary copy of the repository and
+# runs the tests mapped to it; mutants listed in tests/mutation_equivalent.txt are left out of
+# the score. The working tree is not touched; the table and surviving mutants go to
+# _build/mutation/.
+MODULES ?=
+MUTATION_STAMP := $(VENV)/.mutation-installed
+
+$(MUTATION_STAMP): requirements-mutation.txt $(STAMP)
+	$(BIN)/python -m pip install -q -r requirements-mutation.txt 2>&1 | $(QUIET_PIP)
+	@touch $@
+
+mutation: $(MUTATION_STAMP)
+	$(ONE_THREAD) $(BIN)/python tools/mutation.py --jobs $(JOBS) $(MODULES)
 
 clean:
 	rm -rf _build checkpoints

@@ -147,3 +147,127 @@ def test_keras_state_round_trips_a_model_with_more_than_ten_variables_and_its_op
                                fresh.variables + fresh_optimizer.variables):
         np.testing.assert_array_equal(np.asarray(saved), np.asarray(restored))
     np.testing.assert_allclose(fresh(x), model(x), rtol=0, atol=0)
+
+
+# --- added with mutation testing (make mutation) ---------------------------------------------
+
+def test_checkpoint_dir_from_the_environment_else_the_repository(monkeypatch, tmp_path):
+    default = checkpoints.Path(checkpoints.__file__).resolve().parent.parent / "checkpoints"
+    monkeypatch.delenv("BOOK_CHECKPOINT_DIR", raising=False)
+    assert checkpoints.checkpoint_dir() == default
+    monkeypatch.setenv("BOOK_CHECKPOINT_DIR", "")
+    assert checkpoints.checkpoint_dir() == default
+    monkeypatch.setenv("BOOK_CHECKPOINT_DIR", str(tmp_path))
+    assert checkpoints.checkpoint_dir() == tmp_path
+
+
+def test_atomic_write_uses_a_temporary_file_beside_the_target(tmp_path):
+    path = tmp_path / "new" / "dir" / "c.bin"  # folders that do not exist yet
+    seen = []
+
+    def write(f):
+        seen.extend(p.name for p in path.parent.iterdir())
+        f.write(b"data")
+
+    checkpoints._atomic_write(path, write)
+    assert len(seen) == 1 and seen[0].startswith("c.bin") and seen[0].endswith(".tmp")
+    assert path.read_bytes() == b"data"
+    assert [p.name for p in path.parent.iterdir()] == ["c.bin"]
+
+
+def test_messages_of_arrays_and_keras_state(tmp_path):
+    with pytest.raises(ValueError, match="^'__meta__' is reserved$"):
+        save_arrays(tmp_path / "c.npz", {"__meta__": np.zeros(1)}, {})
+    small = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    big = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
+    two = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2), keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match=r"^model/0: checkpoint shape \(2, 2\), variable shape "
+                                         r"\(2, 3\)$"):
+        checkpoints.restore_keras_state({"model": big}, checkpoints.keras_state({"model": small}))
+    with pytest.raises(ValueError, match=r"^checkpoint has 2 variables for 'model', the object "
+                                         r"has 4: was it built the same way\?$"):
+        checkpoints.restore_keras_state({"model": two}, checkpoints.keras_state({"model": small}))
+    # Only the object's own keys: "model2/0" is not one of "model"'s.
+    state = checkpoints.keras_state({"model": small, "model2": big})
+    assert sorted(state) == ["model/0", "model/1", "model2/0", "model2/1"]
+    fresh = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    checkpoints.restore_keras_state({"model": fresh}, state)
+    for a, b in zip(fresh.get_weights(), small.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_which_models_are_torch_modules():
+    class Net(nn.Module):  # defined outside torch, a torch module by its base class
+        pass
+
+    assert checkpoints._is_torch_module(Net()) and checkpoints._is_torch_module(nn.Linear(1, 1))
+    assert not checkpoints._is_torch_module(keras.Sequential([keras.Input((2,))]))
+    assert not checkpoints._is_torch_module(object())
+
+
+def test_load_or_train_says_what_it_did(tmp_path, capsys):
+    calls = []
+    load_or_train("net", nn.Linear(2, 2), counting_trainer(calls), {}, directory=tmp_path)
+    assert capsys.readouterr().out == ""  # nothing to load: trains quietly
+    load_or_train("net", nn.Linear(2, 2), counting_trainer(calls), {}, directory=tmp_path)
+    assert capsys.readouterr().out == "loaded net-fast.pt (trained earlier with this config)\n"
+    load_or_train("net", nn.Linear(2, 2), counting_trainer(calls), {"a": 1}, directory=tmp_path)
+    assert capsys.readouterr().out == "net-fast.pt was trained with another config; training again\n"
+    (tmp_path / "net-fast.pt").write_bytes(b"garbage")
+    load_or_train("net", nn.Linear(2, 2), counting_trainer(calls), {}, directory=tmp_path)
+    out = capsys.readouterr().out
+    assert out.startswith(f"ignoring checkpoint {tmp_path / 'net-fast.pt'} (") and out.endswith(")\n")
+    for config in ({}, {"b": 2}):  # loaded, then retrained: silent when not verbose
+        load_or_train("net", nn.Linear(2, 2), counting_trainer(calls), config, directory=tmp_path,
+                      verbose=False)
+    (tmp_path / "net-fast.pt").write_bytes(b"garbage")
+    load_or_train("net", nn.Linear(2, 2), counting_trainer(calls), {}, directory=tmp_path,
+                  verbose=False)
+    assert capsys.readouterr().out == "" and len(calls) == 5
+    with pytest.raises(ValueError, match="^name must be a plain file stem, got ''$"):
+        load_or_train("", nn.Linear(1, 1), counting_trainer([]), {}, directory=tmp_path)
+    with pytest.raises(TypeError, match="^config must be a dict, got list$"):
+        load_or_train("ok", nn.Linear(1, 1), counting_trainer([]), [1], directory=tmp_path)
+
+
+def test_load_or_train_keras_checkpoint_and_its_config(tmp_path, monkeypatch):
+    calls = []
+
+    def build():
+        return keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+
+    def train_fn(model):
+        calls.append(1)
+        model.set_weights([np.full(w.shape, 0.5, np.float32) for w in model.get_weights()])
+        return {"loss": [3.0]}
+
+    monkeypatch.setenv("BOOK_CHECKPOINT_DIR", str(tmp_path))  # the default directory
+    load_or_train("k", build(), train_fn, {"units": (2, 3)}, verbose=False)
+    arrays, meta = load_arrays(tmp_path / "k-fast.npz")
+    assert meta == {"config": {"units": [2, 3]}, "history": {"loss": [3.0]}}
+    assert sorted(arrays) == ["model/0", "model/1"]
+    model = build()
+    load_or_train("k", model, train_fn, {"units": [2, 3]}, verbose=False)  # a tuple is a list
+    assert calls == [1] and all(np.all(w == 0.5) for w in model.get_weights())
+    other = build()
+    load_or_train("k", other, train_fn, {"units": [2, 4]}, verbose=False)
+    assert calls == [1, 1]
+
+
+def test_torch_module_by_the_module_of_its_class_and_arrays_without_pickle(tmp_path):
+    Stand_in = type("Stand_in", (), {"__module__": "torch.something"})  # no nn.Module base
+    assert checkpoints._is_torch_module(Stand_in())
+    path = tmp_path / "pickled.npz"
+    np.savez(path, a=np.array([None, 1], dtype=object), __meta__=np.array("{}"))
+    with pytest.raises(ValueError, match="allow_pickle"):
+        load_arrays(path)
+
+
+def test_keras_state_round_trips_names_that_hold_a_slash():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    state = checkpoints.keras_state({"gan/generator": model})
+    assert sorted(state) == ["gan/generator/0", "gan/generator/1"]
+    fresh = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    checkpoints.restore_keras_state({"gan/generator": fresh}, state)
+    for a, b in zip(fresh.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)

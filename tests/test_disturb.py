@@ -344,3 +344,121 @@ def test_bad_rng_seed_and_name():
         disturb.disturb("swirl", x, y, 0.5, seed=-1)
     with pytest.raises(ValueError, match="gaussian_noise, gaussian_blur"):
         disturb.disturb("jpeg", x, y, 0.5)
+
+
+# --- added with mutation testing (make mutation) ---------------------------------------------
+
+def test_the_shared_wrapper_checks_converts_clips_and_copies():
+    # The seven disturbances are wrapped when the module is imported; wrap a known core afresh.
+    calls, generators = [], []
+
+    def core(x, labels, level, rng):
+        """The core's docstring."""
+        calls.append((x.dtype, x.shape, level))
+        generators.append(rng)
+        x[0], x[1] = -1.0, x[1] + level  # out of [0, 1] below; 0.25 + 0.5 inside
+        labels[:] = 9
+        return x, labels
+
+    f = disturb._disturbance(core)
+    assert (f.__name__, f.__qualname__, f.__doc__, f.__module__) == \
+        (core.__name__, core.__qualname__, "The core's docstring.", __name__)
+    images, labels = np.full((2, 784), 0.25), np.array([1, 2])  # float64, flat
+    rng = np.random.default_rng(0)
+    out, out_labels = f(images, labels, 0.5, rng)
+    assert calls == [(np.float64, (2, 28, 28), 0.5)] and generators == [rng]
+    assert out.shape == (2, 784) and out.dtype == np.float32
+    assert out[0].tolist() == [0.0] * 784 and out[1].tolist() == [0.75] * 784
+    assert out_labels.tolist() == [9, 9]
+    assert labels.tolist() == [1, 2] and np.all(images == 0.25)  # the caller's arrays stay
+    top = np.full((2, 28, 28), 0.75, dtype=np.float32)
+    assert f(top, np.array([0, 0]), 1.0, np.random.default_rng(0))[0].max() == 1.0  # clipped
+    # Level 0: the core is not called and both results are fresh copies.
+    calls.clear()
+    same, same_labels = f(images, labels, 0, np.random.default_rng(0))
+    assert not calls and same.dtype == np.float32 and np.all(same == 0.25)
+    assert same_labels.tolist() == [1, 2]
+    same[:] = 1.0
+    same_labels[:] = 0
+    assert np.all(images == 0.25) and labels.tolist() == [1, 2]
+    f32 = np.full((2, 28, 28), 0.5, dtype=np.float32)
+    assert f(f32, np.array([0, 0]), 0.0, np.random.default_rng(0))[0] is not f32
+
+
+CHECK_MESSAGES = [
+    (dict(images=np.zeros((4, 32, 32), np.float32)),
+     r"^images must have shape \(N, 28, 28\) or \(N, 784\), got \(4, 32, 32\)$"),
+    (dict(images=np.zeros((4, 28, 28, 1), np.float32)), r"^images must have shape"),
+    (dict(images=np.zeros((0, 784), np.float32), labels=np.zeros(0, int)),
+     r"^images must hold at least one image$"),
+    (dict(images=np.zeros((4, 784), np.uint8)),
+     r"^images must be floats in \[0, 1\], got dtype uint8 \(for uint8 pixels divide by 255 "
+     r"first\)$"),
+    (dict(images=np.full((4, 784), 1.5)),
+     r"^images must be finite and in \[0, 1\], got values in \[1\.5, 1\.5\]$"),
+    (dict(images=np.full((4, 784), -0.5)), r"got values in \[-0\.5, -0\.5\]$"),
+    (dict(labels=np.zeros(3, int)), r"^labels must be integers of shape \(4,\), got int64 of "
+                                     r"shape \(3,\)$"),
+    (dict(labels=np.zeros((4, 1), int)), r"^labels must be integers of shape \(4,\)"),
+    (dict(labels=np.zeros(4)), r"^labels must be integers of shape \(4,\), got float64"),
+    (dict(level=True), r"^level must be a number in \[0, 1\], got True$"),
+    (dict(level=1.5), r"^level must be in \[0, 1\], got 1\.5$"),
+    (dict(level=float("inf")), r"^level must be in \[0, 1\], got inf$"),
+]
+
+
+@pytest.mark.parametrize("case, message", CHECK_MESSAGES)
+def test_bad_input_messages(case, message):
+    args = dict(images=np.zeros((4, 784), np.float32), labels=np.zeros(4, np.int64), level=0.5)
+    args.update(case)
+    with pytest.raises(ValueError, match=message):
+        disturb.gaussian_noise(args["images"], args["labels"], args["level"],
+                               np.random.default_rng(0))
+
+
+def test_edge_values_are_accepted():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([np.zeros((1, 784)), np.ones((1, 784))])  # the two ends of [0, 1]
+    for level in (0, 1, np.float32(0.5), np.int64(1)):
+        out, _ = disturb.gaussian_noise(x, np.array([0, 1], dtype=np.int8), level, rng)
+        assert out.shape == (2, 784)
+    assert disturb.gaussian_noise(x[:1], np.array([0]), 0.5, rng)[0].shape == (1, 784)
+    with pytest.raises(TypeError, match="^rng must be a numpy.random.Generator, got int$"):
+        disturb.swirl(x, np.array([0, 1]), 0.5, 0)
+    for seed in (0, np.int64(3)):
+        disturb.disturb("swirl", x, np.array([0, 1]), 0.5, seed=seed)
+    for seed in (True, 1.0):
+        with pytest.raises(ValueError, match=r"^seed must be a non-negative int, got"):
+            disturb.disturb("swirl", x, np.array([0, 1]), 0.5, seed=seed)
+    with pytest.raises(ValueError, match=r"^unknown disturbance 'jpeg'; known: gaussian_noise, "
+                                         r"gaussian_blur, black_rectangles, salt_and_pepper, "
+                                         r"swirl, elastic, drop_classes$"):
+        disturb.disturb("jpeg", x, np.array([0, 1]), 0.5)
+
+
+def test_disturb_seeds_the_generator_and_passes_the_level():
+    x, y = np.full((2, 784), 0.5), np.array([0, 1])
+    for name, f in DISTURBANCES.items():
+        expected = f(x, y, 0.5, np.random.default_rng(11))
+        got = disturb.disturb(name, x, y, 0.5, seed=11)
+        assert np.array_equal(got[0], expected[0]) and np.array_equal(got[1], expected[1])
+    assert np.array_equal(disturb.disturb("elastic", x, y, 0.5)[0],
+                          disturb.elastic(x, y, 0.5, np.random.default_rng(0))[0])  # seed 0
+
+
+def test_swirl_warp_samples_a_linear_image_where_the_formula_says():
+    # Bilinear resampling reproduces a linear image exactly, so each output pixel must equal
+    # the image at the documented source point (r, theta + s exp(-5 r / (ln 2 radius))).
+    rows, cols = np.mgrid[0:28, 0:28].astype(np.float64)
+    image = ((rows + 2 * cols) / 100 + 0.1).astype(np.float32)[None]
+    strength, radius = 2.0, 10.0
+    out = swirl_warp(image, strength, radius)
+    assert out.dtype == np.float64 and out.shape == (1, 28, 28)
+    dr, dc = rows - 13.5, cols - 13.5
+    r = np.hypot(dr, dc)
+    theta = np.arctan2(dr, dc) + strength * np.exp(-5 * r / (math.log(2) * radius))
+    src_r, src_c = 13.5 + r * np.sin(theta), 13.5 + r * np.cos(theta)
+    expected = (src_r + 2 * src_c) / 100 + 0.1
+    inside = r < 13
+    assert inside.sum() > 400
+    np.testing.assert_allclose(out[0][inside], expected[inside], rtol=0, atol=1e-6)

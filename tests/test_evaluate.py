@@ -289,3 +289,169 @@ def test_plot_sweep_one_line_per_series():
 def test_plot_sweep_bad_input(bad, error):
     with pytest.raises(error):
         plot_sweep(bad, xlabel="p", ylabel="error")
+
+
+# -- added with mutation testing (make mutation) ------------------------------------------------
+def test_unit_interval_and_eps_messages():
+    x = np.array([[-0.5, 0.5]])
+    with pytest.raises(ValueError, match=r"^x must lie in \[0, 1\], got values in \[-0\.5, 0\.5\]$"):
+        cross_entropy_per_image(np.full((1, 2), 0.5), x)
+    with pytest.raises(ValueError, match=r"^x must lie in \[0, 1\], got values in \[-0\.5, 0\.5\]$"):
+        cross_entropy_with_logits_per_image(np.zeros((1, 2)), x)
+    with pytest.raises(ValueError, match=r"^x_hat must lie in \[0, 1\], got values in \[0, 2\] "
+                                         r"\(for logits use cross_entropy_with_logits_per_image\)$"):
+        cross_entropy_per_image(np.array([[0.0, 2.0]]), np.full((1, 2), 0.5))
+    with pytest.raises(ValueError, match=r"^eps must be in \[0, 0\.5\), got 0\.5$"):
+        cross_entropy_per_image(np.full((1, 2), 0.5), np.full((1, 2), 0.5), eps=0.5)
+
+
+def test_cross_entropy_eps_zero_and_eps_passed_through():
+    x_hat, x = np.array([[0.25, 0.5]]), np.array([[1.0, 0.0]])
+    expected = -np.log(0.25) - np.log(0.5)
+    assert cross_entropy_per_image(x_hat, x, eps=0)[0] == pytest.approx(expected, abs=1e-15)
+    # A pixel predicted as exactly 0 that is 1 costs -log(eps), with the eps given.
+    assert cross_entropy(np.zeros((1, 1)), np.ones((1, 1)), eps=1e-3) == pytest.approx(-np.log(1e-3))
+
+
+def test_predict_torch_default_batches_and_its_message():
+    sizes = []
+
+    class Sizes(nn.Module):
+        def forward(self, x):
+            sizes.append(len(x))
+            return x
+
+    predict_torch(Sizes(), np.zeros((4_001, 1), np.float32))
+    assert sizes == [2_000, 2_000, 1]
+    with pytest.raises(TypeError, match=r"^model must be a torch.nn.Module or a method of one "
+                                        r"\(so that its dropout can be switched off\), got "
+                                        r"function; pass post-processing as output=$"):
+        predict_torch(lambda b: b, np.zeros((4, 1), np.float32))
+
+
+class DeviceRecorder(nn.Module):
+    """Records the device of each batch it gets and returns zeros on the CPU; its parameter
+    or buffer, if any, lives on ``where``."""
+
+    def __init__(self, where=None, kind="parameter"):
+        super().__init__()
+        self.seen = []
+        if kind == "parameter":
+            self.w = nn.Parameter(torch.zeros(1, device=where))
+        elif kind == "buffer":
+            self.register_buffer("b", torch.zeros(1, device=where))
+
+    def forward(self, x):
+        self.seen.append(x.device.type)
+        return torch.zeros(len(x), 1)
+
+
+def test_predict_torch_computes_where_it_is_told_else_where_the_module_is():
+    # The "meta" device holds shapes only, so where each batch went can be seen on any machine.
+    x = np.zeros((3, 1), np.float32)
+    for kind in ("parameter", "buffer"):
+        model = DeviceRecorder("meta", kind)
+        assert predict_torch(model, x).shape == (3, 1) and model.seen == ["meta"]
+    model = DeviceRecorder(None, "parameter")  # on the CPU, told to use "meta"
+    predict_torch(model, x, device="meta")
+    assert model.seen == ["meta"]
+    model = DeviceRecorder(None, "none")  # no parameters or buffers: the CPU
+    predict_torch(model, x)
+    assert model.seen == ["cpu"]
+    with pytest.raises(TypeError, match=r"^x must be a NumPy array or a torch tensor, got list$"):
+        predict_torch(model, [[0.0]])
+
+
+class HasNumpy:
+    """A stand-in for a tensor type that NumPy cannot read directly, only via .numpy()."""
+
+    def __init__(self, a):
+        self.a = a
+
+    def numpy(self):
+        return self.a
+
+
+def test_measures_read_tensors_that_need_grad_bfloat16_and_numpy_methods():
+    x = np.array([[0.0, 1.0]])
+    grad = torch.tensor([[0.5, 0.5]], requires_grad=True)
+    assert squared_error_per_image(grad, x)[0] == 0.5
+    assert squared_error_per_image(grad.to(torch.bfloat16), x)[0] == 0.5
+    assert squared_error_per_image(HasNumpy(np.array([[1.0, 1.0]])), x)[0] == 1.0
+
+
+def test_pair_messages_name_the_argument():
+    ragged = np.empty(2, dtype=object)
+    ragged[:] = [[0.0], [0.0, 1.0]]
+    for args, name in (((ragged, np.zeros(2)), "x_hat"), ((np.zeros(2), ragged), "x")):
+        with pytest.raises(TypeError, match=f"^{name} must be an array of numbers, got ndarray$"):
+            squared_error_per_image(*args)
+    with pytest.raises(TypeError, match="^x_hat must be an array of numbers, got"):
+        squared_error_per_image(HasNumpy(ragged), np.zeros(2))  # read via .numpy() first
+    with pytest.raises(ValueError, match=r"^images must have shape \(N, pixels\.\.\.\), got \(3,\); "
+                                         r"a single image needs a leading axis: x\[None\]$"):
+        sq_err(np.zeros(3), np.zeros(3))
+    with pytest.raises(ValueError, match="^no images: the mean over an empty set is undefined$"):
+        sq_err(np.zeros((0, 3)), np.zeros((0, 3)))
+
+
+def test_predict_torch_returns_bfloat16_as_float32_and_keeps_other_dtypes():
+    class Cast(nn.Module):
+        def __init__(self, dtype):
+            super().__init__()
+            self.dtype = dtype
+
+        def forward(self, x):
+            return x.to(self.dtype)
+
+    x = np.array([[0.5], [1.5]], np.float32)
+    out = predict_torch(Cast(torch.bfloat16), x)
+    assert out.dtype == np.float32 and out.tolist() == [[0.5], [1.5]]
+    assert predict_torch(Cast(torch.float64), x).dtype == np.float64
+
+
+def test_predict_tf_switches_off_dropout_in_a_method_whose_default_is_training():
+    class Noisy(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.drop = keras.layers.Dropout(0.9)
+
+        def call(self, x, training=False):
+            return self.drop(x, training=training)
+
+        def noisy(self, x, training=True):  # a default of True: predict_tf must pass False
+            return self(x, training=training)
+
+        def anything(self, x, **kwargs):  # **kwargs takes training too
+            return self(x, **kwargs)
+
+    model, x = Noisy(), np.ones((50, 12), np.float32)
+    np.testing.assert_array_equal(predict_tf(model.noisy, x), x)
+    np.testing.assert_array_equal(predict_tf(model.anything, x), x)
+
+
+def test_predict_tf_default_batches_and_messages():
+    sizes = []
+
+    class Sizes(keras.layers.Layer):
+        def call(self, x):
+            sizes.append(int(x.shape[0]))
+            return x
+
+    predict_tf(Sizes(), np.zeros((4_001, 1), np.float32))
+    assert sizes == [2_000, 2_000, 1]
+    with pytest.raises(TypeError, match=r"^model must be a Keras model or layer, or a method of "
+                                        r"one, got function; pass post-processing as output=$"):
+        predict_tf(lambda b: b, np.zeros((4, 1), np.float32))
+    with pytest.raises(TypeError, match=r"^x must be a NumPy array or a tf.Tensor, got Tensor$"):
+        predict_tf(Sizes(), torch.zeros(4, 1))
+    with pytest.raises(ValueError, match=r"^the model returned shape \(\) for a batch of 4 rows; "
+                                         r"it must return one row per input row$"):
+        predict_tf(Sizes(), np.zeros((4, 1), np.float32), output=lambda y: 3.0)
+
+
+def test_predict_torch_batch_size_one_and_a_scalar():
+    out = predict_torch(nn.Identity(), np.arange(3, dtype=np.float32)[:, None], batch_size=1)
+    assert out.tolist() == [[0.0], [1.0], [2.0]]
+    with pytest.raises(ValueError, match=r"^x must have shape \(N, \.\.\.\), got a scalar$"):
+        predict_torch(nn.Identity(), np.array(1.0, dtype=np.float32))

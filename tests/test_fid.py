@@ -294,3 +294,107 @@ def test_stats_bad_input():
 def test_kid_bad_input(f1, f2, kwargs, message):
     with pytest.raises(ValueError, match=message):
         fid.kernel_inception_distance(f1, f2, **kwargs)
+
+
+# --- added with mutation testing (make mutation) ---------------------------------------------
+
+@pytest.mark.parametrize("frechet", FIDS)
+def test_point_masses_and_large_scales(frechet):
+    # Zero covariances are point masses: FID is the squared distance of the means.
+    assert frechet(np.zeros(2), np.zeros((2, 2)), np.array([3.0, 4.0]), np.zeros((2, 2))) == 25.0
+    # The symmetry and PSD tolerances are relative to the largest entry: at 1e6, an asymmetry
+    # of 1e-3 and an eigenvalue of -1e-4 (1e-9 and 1e-10 of it) are rounding, not errors.
+    sigma = np.diag([1e6, -1e-4])
+    assert frechet(np.zeros(2), sigma, np.zeros(2), sigma) == pytest.approx(0.0, abs=1e-6)
+    lopsided = np.array([[1e6, 1.0], [1.0 + 1e-3, 1e6]])
+    assert frechet(np.zeros(2), lopsided, np.zeros(2), lopsided) == pytest.approx(0.0, abs=1e-3)
+
+
+@pytest.mark.parametrize("frechet", FIDS)
+@pytest.mark.parametrize("first", [True, False])
+def test_product_that_is_not_psd_is_named(frechet, first):
+    # One of them is I, whose Cholesky factor B is used: B^T diag(1, -1) B fails the check,
+    # under the product's name, whichever of the two is not PSD.
+    pair = (np.eye(2), np.diag([1.0, -1.0]))
+    sigma1, sigma2 = pair if first else pair[::-1]
+    with pytest.raises(ValueError, match=r"^sigma1 @ sigma2 has an eigenvalue -1, below -1e-06 x "
+                                         r"its largest 1: the covariances are not positive "
+                                         r"semi-definite\. Covariances from float32 sums cancel "
+                                         r"badly; compute them in float64, e\.g\. with "
+                                         r"FeatureStats\.$"):
+        frechet(np.zeros(2), sigma1, np.zeros(2), sigma2)
+
+
+def test_torch_fid_with_the_first_leading_minor_zero():
+    # sigma1 = diag(0, 1): its Cholesky factorisation fails at the first column; sigma2 = I's
+    # factor is used, and tr sqrt(sigma1 sigma2) = 1, so FID = 1 + 2 - 2 = 1.
+    value = fid.frechet_distance_torch(np.zeros(2), np.diag([0.0, 1.0]), np.zeros(2), np.eye(2))
+    assert value == pytest.approx(1.0, abs=1e-12)
+
+
+def test_streaming_stats_mixed_inputs_empty_batches_and_different_offsets():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 2)) + np.array([1e6, -1e6])  # offsets of opposite sign
+    stats = fid.FeatureStats().update(np.zeros((0, 2)))     # an empty first batch is skipped
+    stats.update(x[:100]).update(torch.from_numpy(x[100:]))  # arrays first, then tensors
+    assert stats.count == 300
+    assert np.allclose(stats.mean, x.mean(0), rtol=0, atol=1e-9)
+    assert np.allclose(stats.cov, np.cov(x, rowvar=False), rtol=1e-9, atol=1e-9)
+    stats.update(np.full((1, 2), np.inf))
+    with pytest.raises(ValueError, match=r"^the features contain NaN or inf \(or values too "
+                                         r"large to square\)$"):
+        stats.cov
+    with pytest.raises(ValueError, match="^f1: a covariance needs at least 2 samples"):
+        fid.fid_from_features(np.zeros((1, 2)), np.zeros((3, 2)))
+
+
+def test_mmd2_with_two_samples_each_and_named_errors():
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(2, 3)), rng.normal(size=(2, 3))
+    k = lambda a, b: (a @ b / 3 + 1) ** 3  # noqa: E731
+    expected = 2 * k(x[0], x[1]) / 2 + 2 * k(y[0], y[1]) / 2 \
+        - 2 * sum(k(a, b) for a in x for b in y) / 4
+    assert fid.polynomial_mmd2(x, y) == pytest.approx(expected, rel=1e-12)
+    for args, message in [((np.zeros(3), y), r"^x must be an \(N, d\) array or batches of shape "
+                                             r"\(n, d\), got \[\(3,\)\]$"),
+                          ((x, np.zeros(3)), r"^y must be an \(N, d\)"),
+                          ((x, np.zeros((2, 4))), r"^x has 3 features per sample, y has 4$"),
+                          ((x[:1], y), r"got 1 in x and 2 in y$"),
+                          ((x, [np.zeros((2, 3)), np.zeros((2, 4))]),
+                           r"^y: batches have different numbers of features per sample$")]:
+        with pytest.raises(ValueError, match=message):
+            fid.polynomial_mmd2(*args)
+
+
+def test_kid_defaults_and_subset_size_clipping(monkeypatch):
+    rng = np.random.default_rng(2)
+    f1, f2 = rng.normal(size=(1_001, 2)), rng.normal(size=(1_001, 2)) + 0.5
+    calls = []
+
+    def cheap_mmd2(x, y):  # which rows each subset drew, in place of the kernel sums
+        calls.append((len(x), len(y)))
+        return float(x[:, 0].sum() - y[:, 0].sum())
+
+    with monkeypatch.context() as m:
+        m.setattr(fid, "_mmd2", cheap_mmd2)
+        explicit = fid.kernel_inception_distance(f1, f2, subsets=100, subset_size=1000, seed=0)
+        assert calls == [(1000, 1000)] * 100
+        assert fid.kernel_inception_distance(f1, f2) == explicit  # the KID paper's defaults
+    # The smallest of subset_size and the two set sizes, whichever set is smaller.
+    small, large = rng.normal(size=(5, 2)), rng.normal(size=(50, 2))
+    for a, b in ((small, large), (large, small)):
+        mean, std = fid.kernel_inception_distance(a, b, subsets=3, subset_size=100)
+        assert math.isfinite(mean) and std >= 0
+    # The smallest allowed arguments: one subset of two samples.
+    mean, std = fid.kernel_inception_distance(small, large, subsets=1, subset_size=2)
+    assert math.isfinite(mean) and std == 0.0
+
+
+def test_sums_live_on_the_first_batchs_device():
+    # The "meta" device holds shapes only, so where the sums went can be seen on any machine.
+    meta = torch.device("meta")
+    assert fid._zeros((2,), meta).device == meta and fid._zeros((2,), meta).dtype == torch.float64
+    assert fid._to_torch(np.zeros(2), meta).device == meta
+    stats = fid.FeatureStats().update(torch.zeros((3, 2), device=meta))
+    stats.update(np.zeros((3, 2)))  # later batches are moved there
+    assert stats.count == 6 and stats._sum.device == meta and stats._outer.device == meta

@@ -495,3 +495,184 @@ def test_load_points_rejects_other_files(tmp_path):
     np.savez(path, images=np.zeros(3))
     with pytest.raises(ValueError, match="save_points"):
         modes.load_points(path)
+
+
+# -- added with mutation testing (make mutation) ------------------------------------------------
+def test_ring_and_grid_builders_against_closed_forms():
+    # BENCHMARKS is built when the module is imported; the builders are checked on their own.
+    k = np.arange(8)
+    np.testing.assert_allclose(modes._ring(), np.stack([np.cos(2 * np.pi * k / 8),
+                                                        np.sin(2 * np.pi * k / 8)], axis=1),
+                               rtol=0, atol=1e-15)
+    np.testing.assert_allclose(modes._ring(4, 2.0), [[2, 0], [0, 2], [-2, 0], [0, -2]],
+                               rtol=0, atol=1e-15)
+    grid = modes._grid()
+    assert grid.shape == (25, 2)
+    assert grid[:6].tolist() == [[-4, -4], [-4, -2], [-4, 0], [-4, 2], [-4, 4], [-2, -4]]
+    assert modes._grid((0, 1)).tolist() == [[0, 0], [0, 1], [1, 0], [1, 1]]
+
+
+def test_plot_points_style():
+    fig = plot_points(np.zeros((5, 2)), "grid")
+    (ax,) = fig.axes
+    samples, means = ax.collections
+    assert samples.get_label() == "samples" and means.get_label() == "modes"
+    assert samples.get_sizes().tolist() == [3] and means.get_sizes().tolist() == [30]
+    assert samples.get_alpha() == 0.4 and means.get_alpha() is None
+    np.testing.assert_allclose(samples.get_facecolor()[0], matplotlib.colors.to_rgba("C0", 0.4))
+    np.testing.assert_allclose(means.get_facecolor()[0], matplotlib.colors.to_rgba("C3"))
+    assert samples.get_linewidths().tolist() == [0]
+    x_marker = matplotlib.markers.MarkerStyle("x")
+    np.testing.assert_array_equal(means.get_paths()[0].vertices,
+                                  x_marker.get_path().transformed(x_marker.get_transform()).vertices)
+    circles = [p for p in ax.patches if isinstance(p, Circle)]
+    assert len(circles) == 25 and all(not c.get_fill() for c in circles)
+    assert all(c.get_linewidth() == 0.8 for c in circles)
+    np.testing.assert_allclose(circles[0].get_edgecolor(), matplotlib.colors.to_rgba("C3"))
+    assert ax.get_aspect() == 1.0 and ax.get_title() == "grid"
+    assert tuple(fig.get_size_inches()) == (4.5, 4.5)
+    assert plot_points(np.zeros((5, 2)), "grid", title="").axes[0].get_title() == ""
+
+
+def test_benchmark_and_report_store_their_own_dtypes():
+    b = Benchmark("b", [[0, 1], [2, 3]], 1)
+    assert b.means.dtype == np.float64 and isinstance(b.sigma, float)
+    with pytest.raises(ValueError, match="^means must be finite$"):
+        Benchmark("b", [[0.0, np.nan]], 1.0)
+    report = ModeReport(benchmark="b", n=3, modes=2, high_quality_pct=100.0, reverse_kl=0.0,
+                        counts=[1.0, 2.0])
+    assert report.counts.dtype == np.int64 and report.counts.tolist() == [1, 2]
+
+
+def test_a_point_exactly_three_sigma_away_is_high_quality():
+    b = Benchmark("b", [[0.0, 0.0], [100.0, 0.0]], 1.0)
+    report = evaluate(np.array([[3.0, 0.0], [0.0, -3.0], [100.0, 3.0000001]]), b)
+    assert report.counts.tolist() == [2, 0] and report.modes == 1
+
+
+def test_summarise_names_a_wrong_report():
+    with pytest.raises(ValueError, match=r"^reports must all be ModeReport objects \(the "
+                                         r"results of evaluate\)$"):
+        summarise([evaluate(np.zeros((3, 2)), "ring"), {"modes": 1}])
+
+
+def test_init_stack_edge_widths_and_messages():
+    w, b = modes.init_stack([1, 1], [0])  # one input, one output: bound 1
+    assert w.shape == (1, 1, 1) and abs(w[0, 0, 0]) <= 1.0 and b.tolist() == [[[0.0]]]
+    with pytest.raises(ValueError, match=r"^sizes must list at least two positive widths, "
+                                         r"got \[16\]$"):
+        modes.init_stack([16], [0])
+    with pytest.raises(ValueError, match=r"^seeds must be distinct non-negative ints, "
+                                         r"got \[1, 1\]$"):
+        modes.init_stack([16, 4], [1, 1])
+
+
+def test_train_takes_tensors_that_need_grad_and_counts_step_time(monkeypatch):
+    import time
+
+    import torch
+
+    clock = iter(range(0, 1000, 1))  # every reading of the clock one second later
+    monkeypatch.setattr(time, "perf_counter", lambda: float(next(clock)))
+    bench = BENCHMARKS["ring"]
+
+    def step(i):
+        return {"d_loss": torch.tensor([1.0, 2.0], requires_grad=True), "n": 3}
+
+    def snapshot():
+        points = np.repeat(bench.means[None, :1], 50, axis=1).astype(np.float64)
+        return torch.tensor(points, requires_grad=True)
+
+    run = modes.train(step, 4, snapshot=snapshot, benchmark=bench, progress=False)
+    assert run.history["d_loss"].tolist() == [[1.0, 2.0]] * 4
+    assert run.history["n"].dtype == np.float64 and run.history["n"].tolist() == [[3.0]] * 4
+    assert run.snapshots[0][1].dtype == np.float32
+    assert run.final[0].modes == 1
+    assert run.seconds == 4.0  # one second a step; snapshots are not counted
+
+
+def test_train_messages_and_progress_bar(capsys):
+    ok = {"step": lambda i: {"d_loss": 0.0}, "snapshot": lambda: np.zeros((1, 5, 2)),
+          "benchmark": "ring"}
+    with pytest.raises(ValueError, match="^steps must be a positive int"):
+        modes.train(steps=0, progress=False, **ok)
+    with pytest.raises(ValueError, match="^every must be a positive int"):
+        modes.train(steps=2, every=0, progress=False, **ok)
+    from helpers.loop import NonFiniteLossError
+    with pytest.raises(NonFiniteLossError, match=r"\(lower the learning rate\)$"):
+        modes.train(lambda i: {"d_loss": math.inf}, 2, snapshot=ok["snapshot"],
+                    benchmark="ring", progress=False)
+    capsys.readouterr()
+    modes.train(steps=3, **ok)
+    shown = capsys.readouterr().err
+    assert "training" in shown and "3/3" in shown
+    modes.train(steps=3, desc="pacgan", **ok)
+    assert "pacgan" in capsys.readouterr().err
+    modes.train(steps=3, progress=False, **ok)
+    assert capsys.readouterr().err == ""
+
+
+def test_save_points_details(tmp_path):
+    import torch
+
+    points = {("ring", "gan"): torch.zeros((1, 5, 2), dtype=torch.float64, requires_grad=True),
+              ("grid", "gan"): np.zeros((1, 5, 2))}
+    path = modes.save_points(tmp_path / "new" / "dir" / "p.npz", points, b=1, a=2)
+    loaded, _, meta = modes.load_points(path)
+    assert list(meta) == ["a", "b"]                       # keys sorted
+    assert all(v.dtype == np.float32 for v in loaded.values())
+    for bad, message in [({("ring", 5): np.zeros((1, 5, 2))}, r"^keys must be \(benchmark, "
+                                                              r"method\) pairs of str, got"),
+                         ({"ab": np.zeros((1, 5, 2))}, r"^keys must be"),
+                         ({("ring", ""): np.zeros((1, 5, 2))}, r"^method must be a non-empty "
+                                                              r"name without '/', got ''$"),
+                         ({("ring", "gan"): np.zeros((5, 2))}, r"^\('ring', 'gan'\): points "
+                                                              r"must be finite, of shape"),
+                         ({}, r"^no points to save$")]:
+        with pytest.raises(ValueError, match=message):
+            modes.save_points(tmp_path / "bad.npz", bad)
+    with pytest.raises(ValueError, match="^meta must be JSON-serialisable: Out of range"):
+        modes.save_points(tmp_path / "bad.npz", {("ring", "gan"): np.zeros((1, 5, 2))},
+                          loss=math.nan)
+
+
+def test_load_points_refuses_pickled_arrays(tmp_path):
+    path = tmp_path / "pickled.npz"
+    np.savez(path, meta=np.array(["{}"]), **{"ring/gan": np.array([None, 1], dtype=object)})
+    with pytest.raises(ValueError, match="allow_pickle"):
+        modes.load_points(path)
+
+
+def test_sample_is_means_plus_sigma_times_the_generators_normals():
+    b = BENCHMARKS["grid"]
+    rng = np.random.default_rng(7)
+    component, noise = rng.integers(25, size=6), rng.standard_normal((6, 2))
+    expected = (b.means[component] + 0.05 * noise).astype(np.float32)
+    np.testing.assert_array_equal(sample(b, 6, np.random.default_rng(7)), expected)
+    assert sample(b, 1, rng).shape == (1, 2)  # one point is a sample too
+
+
+def test_type_errors_name_the_type_given():
+    with pytest.raises(TypeError, match="got int$"):
+        evaluate(np.zeros((3, 2)), 8)
+    with pytest.raises(TypeError, match="got int$"):
+        sample("ring", 10, 0)
+    with pytest.raises(ValueError, match=r"^points must hold at least one point, got shape "
+                                         r"\(0, 2\)$"):
+        evaluate(np.zeros((0, 2)), "ring")
+
+
+def test_plot_points_colours_do_not_follow_the_axes_colour_cycle():
+    fig, ax = plt.subplots()
+    ax.scatter([0], [0])  # takes C0 from the cycle; plot_points still draws samples in C0
+    plot_points(np.zeros((5, 2)), "ring", ax=ax)
+    np.testing.assert_allclose(ax.collections[1].get_facecolor()[0],
+                               matplotlib.colors.to_rgba("C0", 0.4))
+
+
+def test_train_progress_bar_label(capsys):
+    import re
+
+    modes.train(lambda i: {"d_loss": 0.0}, 2, snapshot=lambda: np.zeros((1, 5, 2)),
+                benchmark="ring")
+    assert re.search(r"(^|\r)training: ", capsys.readouterr().err)

@@ -145,3 +145,95 @@ def test_bad_arguments(kwargs, error, message):
 def test_step_must_return_named_metrics(returned):
     with pytest.raises(TypeError, match="dict of named scalars"):
         train(lambda b: returned, (torch.zeros(4),), epochs=1, batch_size=2, progress=False)
+
+
+# -- added with mutation testing (make mutation) ------------------------------------------------
+def constant_step(batch):
+    return {"loss": 1.0}
+
+
+def test_checkpoint_cadence_and_resume_message(tmp_path, monkeypatch, capsys):
+    import re
+
+    import helpers.train_torch as train_torch
+
+    saved = []
+    real_save = train_torch.save_torch
+    monkeypatch.setattr(train_torch, "save_torch",
+                        lambda path, payload: (saved.append(payload["epoch"]),
+                                               real_save(path, payload)))
+    model = nn.Linear(3, 1)
+    state = {"model": model}
+    data = torch.zeros(6, 3)
+    train(constant_step, data, epochs=7, batch_size=2, state=state, checkpoint=tmp_path / "a.pt",
+          checkpoint_every=3, progress=False)
+    assert saved == [3, 6, 7]  # every third epoch, and after the last
+    saved.clear()
+    train(constant_step, data, epochs=3, batch_size=2, state=state, checkpoint=tmp_path / "b.pt",
+          progress=False)
+    assert saved == [1, 2, 3]  # by default after every epoch
+    capsys.readouterr()
+    saved.clear()
+    train(constant_step, data, epochs=4, batch_size=2, state=state, checkpoint=tmp_path / "b.pt")
+    out, err = capsys.readouterr()
+    assert out == f"resumed from {tmp_path / 'b.pt'} after epoch 3\n" and saved == [4]
+    assert re.search(r"(^|\r)train: .* 3/3 ", err) and "loss=" in err  # one epoch of 3 steps
+    with pytest.raises(ValueError, match=r"^checkpoint needs state=\{'model': \.\.\., "
+                                         r"'optimizer': \.\.\.\} to save$"):
+        train(constant_step, data, epochs=1, batch_size=2, checkpoint=tmp_path / "c.pt")
+
+
+def test_progress_bar_defaults_and_epoch_times(capsys):
+    import re
+
+    history = train(constant_step, torch.zeros(6, 3), epochs=2, batch_size=2)
+    err = capsys.readouterr().err
+    assert re.search(r"(^|\r)train: 100%.* 6/6 ", err) and "loss=1" in err
+    assert all(isinstance(t, float) and 0 <= t < 60 for t in history["epoch_time"])
+    train(constant_step, torch.zeros(6, 3), epochs=2, batch_size=2, desc="fit")
+    assert re.search(r"(^|\r)fit: ", capsys.readouterr().err)
+    train(constant_step, torch.zeros(6, 3), epochs=2, batch_size=2, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_nan_is_found_at_the_default_check_every_50_steps():
+    calls = []
+
+    def step(batch):
+        calls.append(1)
+        return {"loss": math.nan if len(calls) == 1 else 1.0}
+
+    with pytest.raises(NonFiniteLossError):
+        train(step, torch.zeros(100, 1), epochs=1, batch_size=1, progress=False)
+    assert len(calls) == 50  # the first check comes after 50 steps
+
+
+def test_defaults_seed_zero_no_amp_and_a_single_tensor():
+    import warnings
+
+    seen = []
+
+    def step(batch):
+        seen.append(batch[0][:, 0].tolist())
+        return {"loss": 0.0}
+
+    data = torch.arange(8.0)[:, None]  # one tensor, not a tuple
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # amp is off by default: no warning
+        train(step, data, epochs=1, batch_size=8, progress=False)
+    order = torch.randperm(8, generator=torch.Generator().manual_seed(0))
+    assert seen == [order.float().tolist()]
+
+
+def test_data_and_budget_messages():
+    for data, error, message in [
+        ([], TypeError, r"^data must be a tensor or a non-empty tuple of tensors$"),
+        ((torch.zeros(2), [1, 2]), TypeError, r"^data must hold torch tensors, got list$"),
+        ((torch.zeros(0, 3),), ValueError, r"^data is empty$"),
+    ]:
+        with pytest.raises(error, match=message):
+            train(constant_step, data, epochs=1, batch_size=2, progress=False)
+    for name in ("checkpoint_every", "check_every"):
+        with pytest.raises(ValueError, match=f"^{name} must be a positive int"):
+            train(constant_step, torch.zeros(2, 1), epochs=1, batch_size=2, progress=False,
+                  **{name: 0})

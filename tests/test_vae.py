@@ -114,3 +114,94 @@ def test_prior_grid_is_quantiles_laid_out_like_a_plot():
         prior_grid(0)
     with pytest.raises(ValueError):
         prior_grid(4, low=0.5, high=0.5)
+
+
+# Tests added with mutation testing (make mutation): each pins down a behaviour that a
+# surviving mutant of helpers/vae.py changed.
+
+def test_log_mean_exp_shifts_each_slice_by_its_own_maximum():
+    # Column 1's weights underflow next to column 0's unless each column keeps its own shift.
+    a = np.array([[0.0, -800.0], [0.0, -801.0]])
+    out = log_mean_exp(a, axis=0)
+    assert out[0] == 0.0
+    assert out[1] == pytest.approx(-800 + math.log((1 + math.exp(-1)) / 2), abs=1e-12)
+
+
+def test_log_mean_exp_is_float64_keeps_other_axes_and_warns_not():
+    a = np.array([[0.5], [1.5], [2.5]], dtype=np.float32)
+    out = log_mean_exp(a, axis=0)
+    assert out.dtype == np.float64 and out.shape == (1,)  # only the averaged axis goes
+    assert out[0] == pytest.approx(scipy.special.logsumexp([0.5, 1.5, 2.5]) - math.log(3),
+                                   abs=1e-12)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # log(0) of an all -inf slice is expected, not warned
+        assert log_mean_exp(np.array([-np.inf, -np.inf])) == -np.inf
+    with pytest.raises(ValueError, match=r"^log-weights contain NaN or \+inf$"):
+        log_mean_exp(np.array([0.0, np.inf]))
+
+
+def test_iw_bound_fills_each_call_up_to_max_samples():
+    calls = []
+
+    def record(batch, c):
+        calls.append((len(batch), c))
+        return np.zeros((c, len(batch)))
+
+    # k = 3 with the default 20,000 codes a call: 6,666 images a call (20,001 // 3 would be
+    # 6,667, one code over the limit).
+    assert np.all(iw_bound(record, np.zeros(7_000), 3, progress=False) == 0.0)
+    assert calls == [(6_666, 3), (334, 3)]
+    calls.clear()
+    # k above max_samples: one image a call, its codes in chunks of max_samples.
+    iw_bound(record, np.zeros((3, 2)), 10, max_samples=4, progress=False)
+    assert calls == [(1, 4), (1, 4), (1, 2)] * 3
+
+
+def test_iw_bound_checks_its_arguments_by_name():
+    zeros = lambda b, c: np.zeros((c, len(b)))  # noqa: E731
+    x = np.zeros((3, 2))
+    for bad in (True, 2.0):
+        with pytest.raises(ValueError, match=r"^k must be a positive int"):
+            iw_bound(zeros, x, bad, progress=False)
+    with pytest.raises(ValueError, match=r"^max_samples must be a positive int"):
+        iw_bound(zeros, x, 2, max_samples=0, progress=False)
+    with pytest.raises(ValueError, match=r"^x must be a non-empty NumPy array of images \(N, \.\.\.\)$"):
+        iw_bound(zeros, [[0.0], [1.0]], 2, progress=False)
+    assert iw_bound(zeros, np.zeros(3), 2, progress=False).shape == (3,)  # (N,) images are fine
+
+
+def test_iw_bound_progress_bar(capsys):
+    zeros = lambda b, c: np.zeros((c, len(b)))  # noqa: E731
+    iw_bound(zeros, np.zeros((3, 2)), 2)
+    shown = capsys.readouterr().err
+    assert "L_2" in shown and "3/3" in shown
+    iw_bound(zeros, np.zeros((3, 2)), 2, desc="test images")
+    assert "test images" in capsys.readouterr().err
+    iw_bound(zeros, np.zeros((3, 2)), 2, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_active_units_edge_cases():
+    count, variances = active_units(np.array([[0.0, 1.0], [2.0, 1.0]], dtype=np.float32))
+    assert count == 1 and variances.dtype == np.float64  # two images are enough
+    assert np.array_equal(variances, [1.0, 0.0])
+    # Active means a variance above the threshold: a constant unit is never active.
+    assert active_units(np.array([[0.0, 1.0], [2.0, 1.0]]), threshold=0)[0] == 1
+    assert active_units(np.array([[0.0], [2.0]]), threshold=1.0)[0] == 0
+    with pytest.raises(ValueError, match=r"^threshold must be a number >= 0, got -1"):
+        active_units(np.zeros((3, 2)), threshold=-1)
+    with pytest.raises(ValueError, match=r"^posterior_means contain NaN or inf$"):
+        active_units(np.full((3, 2), np.inf))
+
+
+def test_prior_grid_defaults_and_small_grids():
+    q = scipy.stats.norm.ppf([0.05, 0.5, 0.95])
+    assert np.allclose(prior_grid(3)[:3, 0], q, atol=1e-6)       # low 0.05, high 0.95
+    assert np.allclose(prior_grid(2)[:2, 0], q[[0, 2]], atol=1e-6)
+    assert np.array_equal(prior_grid(1), [[0.0, 0.0]])           # one code: the prior's median
+    with pytest.raises(ValueError, match=r"^n must be a positive int"):
+        prior_grid(0)
+    for low, high in ((0.0, 0.9), (0.1, 1.0)):
+        with pytest.raises(ValueError, match=r"^need 0 < low < high < 1"):
+            prior_grid(3, low=low, high=high)
