@@ -82,17 +82,23 @@ def test_load_or_train_keeps_fast_and_full_apart(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net-fast.pt", "net-full.pt"]
 
 
-def test_load_or_train_keras(tmp_path):
-    calls = []
+def build():
+    """A small built Keras model."""
+    return keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
 
-    def build():
-        return keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
 
+def keras_trainer(calls):
+    """A train_fn that counts its calls in ``calls`` and sets every weight to 0.5."""
     def train_fn(model):
         calls.append(1)
         model.set_weights([np.full(w.shape, 0.5, np.float32) for w in model.get_weights()])
         return {"loss": [3.0]}
+    return train_fn
 
+
+def test_load_or_train_keras(tmp_path):
+    calls = []
+    train_fn = keras_trainer(calls)
     load_or_train("k", build(), train_fn, {"units": 2}, directory=tmp_path)
     model = build()
     history = load_or_train("k", model, train_fn, {"units": 2}, directory=tmp_path)
@@ -232,15 +238,7 @@ def test_load_or_train_says_what_it_did(tmp_path, capsys):
 
 def test_load_or_train_keras_checkpoint_and_its_config(tmp_path, monkeypatch):
     calls = []
-
-    def build():
-        return keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
-
-    def train_fn(model):
-        calls.append(1)
-        model.set_weights([np.full(w.shape, 0.5, np.float32) for w in model.get_weights()])
-        return {"loss": [3.0]}
-
+    train_fn = keras_trainer(calls)
     monkeypatch.setenv("BOOK_CHECKPOINT_DIR", str(tmp_path))  # the default directory
     load_or_train("k", build(), train_fn, {"units": (2, 3)}, verbose=False)
     arrays, meta = load_arrays(tmp_path / "k-fast.npz")
