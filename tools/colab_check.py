@@ -109,14 +109,16 @@ def main(arguments: list[str] | None = None) -> int:
         os.environ["JUPYTER_PATH"] = str(folder)  # where jupyter_client finds the kernel spec
         print(f"{len(found)} labs in fast mode on Colab's versions ({VERSIONS.name}, Python "
               f"{want}), cloned from {ROOT}'s committed tree", flush=True)
-        results = [run_lab(found[0], folder)]
-        print(f"  {results[0][0]}: {results[0][1]:.0f} s {'FAILED' if results[0][2] else 'ok'}",
-              flush=True)
+        results = []
+
+        def run(path: Path) -> None:
+            name, seconds, error = result = run_lab(path, folder)
+            print(f"  {name}: {seconds:.0f} s {'FAILED' if error else 'ok'}", flush=True)
+            results.append(result)
+
+        run(found[0])
         with ThreadPoolExecutor(args.jobs) as pool:
-            for result in pool.map(lambda p: run_lab(p, folder), found[1:]):
-                print(f"  {result[0]}: {result[1]:.0f} s {'FAILED' if result[2] else 'ok'}",
-                      flush=True)
-                results.append(result)
+            list(pool.map(run, found[1:]))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     failed = [(name, error) for name, _, error in results if error]
