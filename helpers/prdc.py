@@ -37,11 +37,12 @@ NumPy float64 on the CPU, so the same data gives the same result bit for bit.
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
+
+from .fid import _to_numpy
 
 if TYPE_CHECKING:
     import torch
@@ -206,19 +207,6 @@ def _distance_blocks(a: np.ndarray, b: np.ndarray, chunk: int
         block += b_sq[None, :]
         np.maximum(block, 0, out=block)  # rounding can leave tiny negative squares
         yield rows, np.sqrt(block, out=block)
-
-
-def _is_tensor(x: Any) -> bool:
-    torch = sys.modules.get("torch")  # a tensor exists only if torch was imported
-    return torch is not None and isinstance(x, torch.Tensor)
-
-
-def _to_numpy(x: Any) -> np.ndarray:
-    if _is_tensor(x):
-        import torch
-
-        return x.detach().to("cpu", torch.float64).numpy()
-    return np.asarray(x, dtype=np.float64)
 
 
 def _features(x: Array, name: str) -> np.ndarray:

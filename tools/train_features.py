@@ -73,23 +73,27 @@ def train(model, x: torch.Tensor, y: torch.Tensor, x_test, y_test, *, epochs: in
     model.requires_grad_(False).eval()
 
 
-def export(model) -> dict[str, np.ndarray]:
-    """torch parameters -> the neutral layout: OIHW -> HWIO, (out, in) -> (in, out)."""
+def export(model, layers=LAYERS, shapes=SHAPES) -> dict[str, np.ndarray]:
+    """torch parameters -> the neutral layout: OIHW -> HWIO, (out, in) -> (in, out).
+
+    ``layers`` and ``shapes`` name the network's layers and arrays: the pinned feature
+    network's by default, the judge's for tools/train_judge.py."""
     weights = {}
-    for layer in LAYERS:
+    for layer in layers:
         kernel = getattr(model, layer).weight.detach()
         kernel = kernel.permute(2, 3, 1, 0) if kernel.ndim == 4 else kernel.T
         weights[f"{layer}.kernel"] = np.ascontiguousarray(kernel.numpy(), dtype=np.float32)
         weights[f"{layer}.bias"] = getattr(model, layer).bias.detach().numpy().astype(np.float32)
-    assert {k: v.shape for k, v in weights.items()} == SHAPES
+    assert {k: v.shape for k, v in weights.items()} == shapes
     return weights
 
 
-def write_npz(path: Path, weights: dict[str, np.ndarray]) -> bytes:
-    """Like ``np.savez_compressed``, but with fixed member order and timestamps."""
+def write_npz(path: Path, weights: dict[str, np.ndarray], shapes=SHAPES) -> bytes:
+    """Like ``np.savez_compressed``, but with fixed member order (that of ``shapes``) and
+    timestamps."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in SHAPES:
+        for name in shapes:
             array = io.BytesIO()
             np.lib.format.write_array(array, weights[name], allow_pickle=False)
             info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))

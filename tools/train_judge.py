@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from helpers import load_mnist, seed_everything  # noqa: E402
 from helpers.judge import LAYERS, SHAPES, WEIGHTS_FILE, judge_tf, judge_torch  # noqa: E402
-from tools.train_features import shift  # noqa: E402
+from tools.train_features import export, shift, write_npz  # noqa: E402
 
 SEED, THREADS, BATCH_SIZE, LR, SHIFT = 1, 1, 128, 1e-3, 1
 
@@ -82,32 +80,6 @@ def train(model, x: torch.Tensor, y: torch.Tensor, x_test, y_test, *, epochs: in
     model.requires_grad_(False).eval()
 
 
-def export(model) -> dict[str, np.ndarray]:
-    """torch parameters -> the neutral layout: (out, in) -> (in, out)."""
-    weights = {}
-    for layer in LAYERS:
-        kernel = getattr(model, layer).weight.detach().T
-        weights[f"{layer}.kernel"] = np.ascontiguousarray(kernel.numpy(), dtype=np.float32)
-        weights[f"{layer}.bias"] = getattr(model, layer).bias.detach().numpy().astype(np.float32)
-    assert {k: v.shape for k, v in weights.items()} == SHAPES
-    return weights
-
-
-def write_npz(path: Path, weights: dict[str, np.ndarray]) -> bytes:
-    """Like ``np.savez_compressed``, but with fixed member order and timestamps."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in SHAPES:
-            array = io.BytesIO()
-            np.lib.format.write_array(array, weights[name], allow_pickle=False)
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, array.getvalue(), compresslevel=9)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(buffer.getvalue())
-    return buffer.getvalue()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=15)
@@ -123,7 +95,7 @@ def main() -> None:
     train(model, x, y, torch.as_tensor(x_test), torch.as_tensor(y_test), epochs=args.epochs)
     seconds = time.perf_counter() - start
 
-    data = write_npz(args.out, export(model))
+    data = write_npz(args.out, export(model, LAYERS, SHAPES), SHAPES)
     with np.load(args.out) as npz:
         reloaded = dict(npz)
     by_torch = accuracy(logits_torch(judge_torch(reloaded), torch.as_tensor(x_test)), y_test)
