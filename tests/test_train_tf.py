@@ -1,4 +1,5 @@
 import math
+import re
 
 import keras
 import numpy as np
@@ -195,3 +196,125 @@ def test_bad_arguments(kwargs, error, message):
     arguments.update(kwargs)
     with pytest.raises(error, match=message):
         train(lambda b: {"loss": tf.constant(0.0)}, **arguments)
+
+
+# -- added with mutation testing (make mutation) ------------------------------------------------
+def constant_step(batch):
+    return {"loss": tf.constant(1.0)}
+
+
+def test_checkpoint_cadence_and_resume_message(tmp_path, monkeypatch, capsys):
+    saved = []
+    monkeypatch.setattr("helpers.train_tf.save_arrays",
+                        lambda path, arrays, meta: (saved.append(meta["epoch"]),
+                                                    save_arrays(path, arrays, meta)))
+    model, _, _ = make_model_and_step()
+    state = {"model": model}
+    data = np.zeros((6, 3), np.float32)
+    train(constant_step, data, epochs=7, batch_size=2, state=state, checkpoint=tmp_path / "a.npz",
+          checkpoint_every=3, progress=False)
+    assert saved == [3, 6, 7]  # every third epoch, and after the last
+    saved.clear()
+    train(constant_step, data, epochs=3, batch_size=2, state=state, checkpoint=tmp_path / "b.npz",
+          progress=False)
+    assert saved == [1, 2, 3]  # by default after every epoch
+    capsys.readouterr()
+    saved.clear()
+    train(constant_step, data, epochs=4, batch_size=2, state=state, checkpoint=tmp_path / "b.npz")
+    out, err = capsys.readouterr()
+    assert out == f"resumed from {tmp_path / 'b.npz'} after epoch 3\n" and saved == [4]
+    assert re.search(r"(^|\r)train: .* 3/3 ", err) and "loss=1" in err  # one epoch of 3 steps
+
+
+def test_progress_bar_defaults_and_epoch_times(capsys):
+    data = np.zeros((6, 3), np.float32)
+    history = train(constant_step, data, epochs=2, batch_size=2)
+    err = capsys.readouterr().err
+    assert re.search(r"(^|\r)train: 100%.* 6/6 ", err) and "loss=1" in err
+    assert all(type(t) is float and 0 <= t < 60 for t in history["epoch_time"])
+    train(constant_step, data, epochs=2, batch_size=2, desc="fit")
+    assert re.search(r"(^|\r)fit: ", capsys.readouterr().err)
+    train(constant_step, data, epochs=2, batch_size=2, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_nan_is_found_at_the_default_check_every_50_steps():
+    steps = tf.Variable(0)
+
+    def step(batch):
+        steps.assign_add(1)
+        return {"loss": tf.where(steps == 1, tf.constant(math.nan), tf.constant(1.0))}
+
+    with pytest.raises(NonFiniteLossError, match=r"^loss became nan at epoch 1, step 1: "):
+        train(step, np.zeros((100, 1), np.float32), epochs=1, batch_size=1, progress=False)
+    assert int(steps.numpy()) == 50  # the first check comes after 50 steps
+
+
+def test_defaults_seed_zero_and_a_single_array():
+    seen = []
+
+    def step(batch):
+        seen.append(batch[0].numpy().tolist())
+        return {"loss": 0.0}
+
+    data = np.arange(8.0)  # one array, not a tuple
+    train(step, data, epochs=1, batch_size=8, compile=False, progress=False)
+    assert seen == [np.random.default_rng(0).permutation(8).astype(float).tolist()]
+
+
+def test_short_last_batch_is_traced_once_with_a_free_batch_dimension():
+    traced = []
+
+    def step(batch):
+        traced.append(batch[0].shape.as_list())  # runs when tf.function traces, not per call
+        return {"loss": tf.reduce_sum(batch[0])}
+
+    history = train(step, np.arange(10.0, dtype=np.float32), epochs=2, batch_size=4,
+                    shuffle=False, progress=False)
+    # reduce_retracing: the second shape seen (the last 2 rows) is traced as any number of
+    # rows, not as exactly 2, and serves the second epoch too
+    assert traced == [[4], [None]]
+    assert history["loss"] == [pytest.approx(15.0)] * 2  # (6 + 22 + 17) / 3 steps
+
+
+def test_runs_on_the_device_asked_for_else_the_gpu_when_one_is_listed(monkeypatch):
+    real_list, real_device = tf.config.list_physical_devices, tf.device
+    gpus, devices = [], []
+
+    def list_physical_devices(device_type=None):  # the machine's, with the GPUs of gpus
+        return list(gpus) if device_type == "GPU" else real_list(device_type)
+
+    def device(name):  # as TensorFlow reads the name: "/cpu:0" and "/CPU:0" are one device
+        devices.append(name and tf.DeviceSpec.from_string(name).to_string())
+        return real_device(name)
+
+    monkeypatch.setattr(tf.config, "list_physical_devices", list_physical_devices)
+    monkeypatch.setattr(tf, "device", device)
+    cpu, gpu = "/device:CPU:0", "/device:GPU:0"
+    fake_gpu = tf.config.PhysicalDevice("/physical_device:GPU:0", "GPU")
+    # soft placement (TensorFlow's default) runs a step asked onto a missing GPU on the CPU
+    for listed, asked, expected in [([], None, cpu), ([fake_gpu], None, gpu),
+                                    ([fake_gpu], "/CPU:0", cpu)]:
+        gpus[:], devices[:] = listed, []
+        train(constant_step, np.zeros((4, 1), np.float32), epochs=2, batch_size=2,
+              device=asked, progress=False)
+        assert devices == [expected] * 3  # the data's conversion, then each epoch's steps
+
+
+def test_data_and_argument_messages(tmp_path):
+    for data, error, message in [
+        ([], TypeError, r"^data must be an array or a non-empty tuple of arrays$"),
+        ((np.zeros(2), [1, 2]), TypeError,
+         r"^data must hold numpy arrays or tf tensors, got list$"),
+        ((np.zeros((0, 3)),), ValueError, r"^data is empty$"),
+    ]:
+        with pytest.raises(error, match=message):
+            train(constant_step, data, epochs=1, batch_size=2, progress=False)
+    for name in ("batch_size", "checkpoint_every", "check_every"):
+        arguments = dict(epochs=1, batch_size=2, progress=False) | {name: 0}
+        with pytest.raises(ValueError, match=f"^{name} must be a positive int, got 0$"):
+            train(constant_step, np.zeros((2, 1)), **arguments)
+    with pytest.raises(ValueError, match=r"^checkpoint needs state=\{'model': \.\.\., "
+                                         r"'optimizer': \.\.\.\} to save$"):
+        train(constant_step, np.zeros((2, 1)), epochs=1, batch_size=2,
+              checkpoint=tmp_path / "c.npz")
