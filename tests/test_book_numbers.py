@@ -36,6 +36,10 @@ ALLOWED = {
     ("02_autoencoders", "13.87"): "pca_sq_err_k30",
     # the dimension count 30/784 = 0.038, derived on the page, which PCA's noise share meets
     ("02_autoencoders", "0.038"): "noise_share_pca_k30",
+    # PacGAN's GAN on the ring, 6.3 modes (Lin et al., 2018), which PyTorch's grid HQ rounds to
+    ("06_mode_collapse", "6.3"): "grid_gan_high_quality_pct",
+    # PacGAN3's ring high-quality share, 97.7% (Lin et al., 2018), which PyTorch's best equals
+    ("06_mode_collapse", "97.7"): "ring_pac2_mbstd_high_quality_pct",
 }
 
 NUMBER = re.compile(r"(?<![\w.])(?:\d{1,3}(?:,\d{3})+|\d+)\.\d+(?!\w|\.\d)")
