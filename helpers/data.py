@@ -158,6 +158,32 @@ def stratified_indices(labels: np.ndarray, size: int, seed: int = 0) -> np.ndarr
     return np.sort(np.concatenate(chosen))
 
 
+def draw(n: int, *arrays, seed: int):
+    """The same ``n`` rows of every array, drawn at random without replacement and in random
+    order, fixed by ``seed``: the subset to score or compare, never a prefix of an array (a
+    split's order is not random: MNIST's test digits come from two groups of writers, one
+    after the other).
+
+    ``arrays`` are NumPy arrays or tensors with the same first dimension; pass
+    ``np.arange(len(x))`` to draw indices. Returns one array for one array, else a tuple.
+    """
+    if not arrays:
+        raise ValueError("draw needs at least one array to draw rows from")
+    sizes = {len(a) for a in arrays}
+    if len(sizes) != 1:
+        raise ValueError(f"arrays must have the same number of rows, got {sorted(sizes)}")
+    (size,) = sizes
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"n must be an int, got {type(n).__name__}")
+    if not 0 < n <= size:
+        raise ValueError(f"n must be in [1, {size}] (the rows there are), got {n}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    rows = np.random.default_rng(seed).choice(size, n, replace=False)
+    out = tuple(a[rows] for a in arrays)
+    return out if len(out) > 1 else out[0]
+
+
 def load_mnist(split: str = "train", *, subset: int | None = None, dtype: str = "float32",
                shape: str = "flat", binarize: str | None = None, seed: int = 0,
                online: bool = True) -> tuple[np.ndarray, np.ndarray]:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from helpers import data
-from helpers.data import TEST_COUNTS, TRAIN_COUNTS, load_mnist, stratified_indices
+from helpers.data import TEST_COUNTS, TRAIN_COUNTS, draw, load_mnist, stratified_indices
 
 
 @pytest.fixture
@@ -158,3 +158,38 @@ def test_torch_adapter_keeps_dtypes():
     with pytest.raises(ValueError, match="at least one"):
         data.to_torch()
 
+
+
+def test_draw_takes_the_same_random_rows_of_every_array():
+    x, y = np.arange(100) * 10, np.arange(100)
+    xs, ys = draw(30, x, y, seed=4)
+    assert np.array_equal(xs, ys * 10)
+    assert len(np.unique(ys)) == 30  # without replacement
+    assert not np.array_equal(np.sort(ys), np.arange(30))  # not a prefix
+    assert not np.all(np.diff(ys) > 0)  # not in the arrays' order
+    assert np.array_equal(draw(30, y, seed=4), ys)  # the seed fixes it
+    assert not np.array_equal(draw(30, y, seed=5), ys)
+    assert np.array_equal(np.sort(draw(100, y, seed=0)), y)  # all rows: a permutation
+
+
+def test_draw_takes_tensors_rows():
+    import torch
+
+    t = torch.arange(50) * 2
+    drawn = draw(10, t, seed=1)
+    assert isinstance(drawn, torch.Tensor)
+    assert torch.equal(drawn, torch.as_tensor(draw(10, np.arange(50), seed=1)) * 2)
+
+
+@pytest.mark.parametrize("args, kwargs, error, message", [
+    ((5,), {"seed": 0}, ValueError, "at least one array"),
+    ((5, np.zeros(4), np.zeros(5)), {"seed": 0}, ValueError, "same number of rows"),
+    ((0, np.zeros(4)), {"seed": 0}, ValueError, r"in \[1, 4\]"),
+    ((5, np.zeros(4)), {"seed": 0}, ValueError, r"in \[1, 4\]"),
+    ((2.0, np.zeros(4)), {"seed": 0}, TypeError, "n must be an int"),
+    ((True, np.zeros(4)), {"seed": 0}, TypeError, "n must be an int"),
+    ((2, np.zeros(4)), {"seed": None}, TypeError, "seed must be an int"),
+])
+def test_draw_refuses_bad_input(args, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        draw(*args, **kwargs)

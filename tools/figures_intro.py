@@ -116,8 +116,8 @@ def book_overview(path: Path, results: Path = RESULTS, framework: str = "torch")
             for m in ("gan", best)}
 
     # Chapter 7: FID of each model's images, all at the same number of images. The real
-    # test digits' row is left out: it scores a prefix of the test split, which is no floor
-    # (its writers differ from most training digits'); chapter 7 discusses it.
+    # test digits' row is left out: it is the floor, not a model (chapter 7 gives it with
+    # its spread over random draws).
     fids = recorded["07_fid"][framework]
     ranking = sorted(((key[len("rank_fid_"):], value) for key, value in fids.items()
                       if key.startswith("rank_fid_") and key not in NOT_MODELS),
