@@ -146,3 +146,74 @@ def load_or_train(name: str, model, train_fn: Callable[[Any], dict], config: dic
     else:
         save_arrays(path, keras_state({"model": model}), {"config": config, "history": history})
     return history
+
+
+def train_once(name: str, model, train_fn: Callable[[Any], dict], config: dict, *,
+               code: tuple = (), directory: str | Path | None = None,
+               verbose: bool = True) -> dict:
+    """Train ``model`` once with ``train_fn(model)``; later runs of the same code and
+    configuration load its weights from checkpoint ``name`` instead.
+
+    A checkpoint is loaded only if it was written with the same ``config`` and the same code:
+    :func:`helpers.code.code_key` of ``train_fn`` (and everything of the notebook's and of
+    ``helpers``' it calls, the training loop included), of ``model``'s own classes, and of
+    ``code``, further functions or classes that shape the weights without being called by
+    ``train_fn`` (an initialiser, a builder). Otherwise the model is trained and the
+    checkpoint rewritten, and a message says which of the two differed.
+
+    Args:
+        name: file stem; the mode (fast/full) is added, so the two never overwrite each other.
+        model: a ``torch.nn.Module`` or a built ``keras.Model``.
+        train_fn: trains ``model`` in place and returns its history.
+        config: JSON-serialisable hyperparameters.
+
+    Returns:
+        The history of the training run that produced the weights.
+    """
+    from .code import code_key
+
+    if not isinstance(name, str) or not name or os.sep in name or (os.altsep or os.sep) in name:
+        raise ValueError(f"name must be a plain file stem, got {name!r}")
+    if not isinstance(config, dict):
+        raise TypeError(f"config must be a dict, got {type(config).__name__}")
+    if not callable(train_fn):
+        raise TypeError(f"train_fn must be callable, got {type(train_fn).__name__}")
+    if not isinstance(code, (tuple, list)):
+        raise TypeError(f"code must be a tuple of functions or classes, got {type(code).__name__}")
+    key = {"config": json.loads(json.dumps(config)),  # normalised; odd types fail early
+           "code": code_key(train_fn, model, *code)}
+    is_torch = _is_torch_module(model)
+    path = Path(directory or checkpoint_dir()) / (
+        f"{name}-{current_budget().mode}{'.pt' if is_torch else '.npz'}")
+    if path.exists():
+        saved = None
+        try:
+            if is_torch:
+                payload = load_torch(path)
+                saved = {"config": payload["config"], "code": payload.get("code")}
+                history = payload["history"]
+                if saved == key:
+                    model.load_state_dict(payload["model"])
+            else:
+                arrays, meta = load_arrays(path)
+                saved = {"config": meta["config"], "code": meta.get("code")}
+                history = meta["history"]
+                if saved == key:
+                    restore_keras_state({"model": model}, arrays)
+        except Exception as error:  # unreadable, or weights that do not fit: train again
+            saved = None
+            if verbose:
+                print(f"ignoring checkpoint {path.name} ({error})")
+        if saved == key:
+            if verbose:
+                print(f"loaded {path.name} (this code, this config)")
+            return history
+        if verbose and saved is not None:
+            differs = ("another config" if saved["config"] != key["config"] else "other code")
+            print(f"{path.name} was trained with {differs}; training again")
+    history = train_fn(model)
+    if is_torch:
+        save_torch(path, {**key, "history": history, "model": model.state_dict()})
+    else:
+        save_arrays(path, keras_state({"model": model}), {**key, "history": history})
+    return history

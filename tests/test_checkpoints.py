@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 from helpers import checkpoints
-from helpers.checkpoints import load_arrays, load_or_train, load_torch, save_arrays, save_torch
+from helpers.checkpoints import (load_arrays, load_or_train, load_torch, save_arrays, save_torch,
+                                 train_once)
 
 
 def test_torch_roundtrip_refuses_pickled_code(tmp_path):
@@ -269,3 +270,91 @@ def test_keras_state_round_trips_names_that_hold_a_slash():
     checkpoints.restore_keras_state({"gan/generator": fresh}, state)
     for a, b in zip(fresh.get_weights(), model.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_train_once_loads_only_what_this_code_and_config_trained(tmp_path, capsys):
+    calls = []
+    history = train_once("net", nn.Linear(2, 2), counting_trainer(calls), {"lr": 0.1},
+                         directory=tmp_path)
+    assert calls == [1] and capsys.readouterr().out == ""  # nothing to load: trains quietly
+    again = nn.Linear(2, 2)
+    assert train_once("net", again, counting_trainer(calls), {"lr": 0.1},
+                      directory=tmp_path) == history
+    assert calls == [1] and torch.all(again.weight == 0.5)
+    assert capsys.readouterr().out == "loaded net-fast.pt (this code, this config)\n"
+
+    train_once("net", nn.Linear(2, 2), counting_trainer(calls), {"lr": 0.2}, directory=tmp_path)
+    assert calls == [1, 1]
+    assert capsys.readouterr().out == "net-fast.pt was trained with another config; training again\n"
+
+    def other_trainer(model):  # the same config, other code
+        calls.append(2)
+        return {"loss": [0.0]}
+
+    train_once("net", nn.Linear(2, 2), other_trainer, {"lr": 0.2}, directory=tmp_path)
+    assert calls == [1, 1, 2]
+    assert capsys.readouterr().out == "net-fast.pt was trained with other code; training again\n"
+
+
+def test_train_once_keys_by_the_models_own_classes_and_the_code_passed(tmp_path):
+    calls = []
+    source = """
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(2, 2)
+    def forward(self, x):
+        return self.linear(x) * {k}
+"""
+    one, two = ({"__name__": "__main__", "torch": torch} for _ in range(2))
+    exec(source.format(k=1), one)
+    exec(source.format(k=2), two)
+    train_once("net", one["Net"](), counting_trainer(calls), {}, directory=tmp_path)
+    train_once("net", one["Net"](), counting_trainer(calls), {}, directory=tmp_path)
+    assert calls == [1], "the same class: loaded"
+    train_once("net", two["Net"](), counting_trainer(calls), {}, directory=tmp_path)
+    assert calls == [1, 1], "its forward changed: trained again"
+
+    def init_a(model):
+        return model
+
+    def init_b(model):
+        return None
+
+    train_once("net", two["Net"](), counting_trainer(calls), {}, code=(init_a,),
+               directory=tmp_path)
+    train_once("net", two["Net"](), counting_trainer(calls), {}, code=(init_a,),
+               directory=tmp_path)
+    train_once("net", two["Net"](), counting_trainer(calls), {}, code=(init_b,),
+               directory=tmp_path)
+    assert calls == [1, 1, 1, 1], "an initialiser passed in code is part of the key"
+
+
+def test_train_once_retrains_a_checkpoint_that_load_or_train_wrote(tmp_path, capsys):
+    calls = []
+    load_or_train("net", nn.Linear(2, 2), counting_trainer(calls), {}, directory=tmp_path)
+    train_once("net", nn.Linear(2, 2), counting_trainer(calls), {}, directory=tmp_path)
+    assert calls == [1, 1]  # it names no code, so no code can claim it
+    assert "other code" in capsys.readouterr().out
+
+
+def test_train_once_keras(tmp_path):
+    calls = []
+    train_fn = keras_trainer(calls)
+    train_once("k", build(), train_fn, {"units": 2}, directory=tmp_path)
+    model = build()
+    history = train_once("k", model, train_fn, {"units": 2}, directory=tmp_path)
+    assert calls == [1] and history == {"loss": [3.0]}
+    assert all(np.all(w == 0.5) for w in model.get_weights())
+
+
+@pytest.mark.parametrize("name, config, train_fn, code, error, message", [
+    ("a/b", {}, len, (), ValueError, "plain file stem"),
+    ("", {}, len, (), ValueError, "plain file stem"),
+    ("a", [], len, (), TypeError, "config must be a dict"),
+    ("a", {}, None, (), TypeError, "train_fn must be callable"),
+    ("a", {}, len, len, TypeError, "code must be a tuple"),
+])
+def test_train_once_bad_input(tmp_path, name, config, train_fn, code, error, message):
+    with pytest.raises(error, match=message):
+        train_once(name, nn.Linear(1, 1), train_fn, config, code=code, directory=tmp_path)

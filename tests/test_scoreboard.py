@@ -375,6 +375,20 @@ def test_a_run_that_loaded_networks_says_how_many(tmp_path, monkeypatch, capsys)
     assert "loaded" not in scoreboard.runs_section([lab], tmp_path / "book").split("|---|")[-1]
 
 
+def test_a_network_train_once_loaded_is_counted_too(tmp_path, monkeypatch, capsys):
+    torch = pytest.importorskip("torch")
+    from helpers.checkpoints import train_once
+
+    monkeypatch.setenv("BOOK_CHECKPOINT_DIR", str(tmp_path))
+    model = torch.nn.Linear(2, 1)
+    for _ in range(2):  # trained, then loaded
+        train_once("net", model, lambda m: {"loss": [1.0]}, {"lr": 0.1})
+    printed = capsys.readouterr().out
+    cell = {"cell_type": "code", "outputs": [{"output_type": "stream", "name": "stdout",
+                                              "text": printed}]}
+    assert scoreboard.loaded_checkpoints({"cells": [cell]}) == ["net-fast.pt"]
+
+
 def test_a_square_root_tolerance_grows_like_the_root_of_the_values(tmp_path):
     assert scoreboard.within(100.0, 100.045, {"sqrt": 0.0046})      # 0.046 allowed at 100
     assert not scoreboard.within(100.0, 100.05, {"sqrt": 0.0046})

@@ -472,8 +472,10 @@ def show_time(stamp: str) -> str:
     return f"{when.day} {month} {when.year} {when:%H:%M:%S}"
 
 
-# What helpers.load_or_train prints when it loads a network instead of training it.
-LOADED = re.compile(r"^loaded (\S+) \(trained earlier with this config\)$", re.M)
+# What helpers.checkpoints.train_once (and load_or_train, which keys by config alone) prints
+# when it loads a network instead of training it.
+LOADED = re.compile(r"^loaded (\S+) \((?:this code, this config|trained earlier with this config)\)$",
+                    re.M)
 
 
 def loaded_checkpoints(nb: dict) -> list[str]:
@@ -489,7 +491,8 @@ def runs_section(labs: list[Path], base: Path) -> str:
     lines = ["## How the stored outputs were made", "",
              "Read from the stamp each lab's full-mode run left in its notebook. A run that "
              "loaded networks trained by an earlier full-mode run of the same code (same "
-             "configuration and model, `helpers.load_or_train`) takes less time than one that "
+             "configuration and training code, `helpers.checkpoints.train_once`) takes less "
+             "time than one that "
              "trains them; the count of loaded networks is shown, and each lab prints which.", "",
              "| lab | device; wall time; run on (UTC) | libraries |", "|---|---|---|"]
     for lab in labs:
