@@ -164,21 +164,25 @@ def mnist_classifier(framework: str = "torch", device=None, *, budget: Budget):
     x_test, y_test = load_mnist("test", subset=budget.test_size)
     data = dict(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, epochs=epochs)
     config = {**CONFIG, "train_size": budget.train_size, "test_size": budget.test_size}
+    from .checkpoints import train_once  # keyed by this code, the builder included
+
     if framework == "torch":
         import torch
 
         torch.manual_seed(CONFIG["seed"])
         device = device or "cpu"
         model = classifier_torch().to(device)
-        history = load_or_train("classifier-torch", model,
-                                lambda m: train_classifier_torch(m, device=device, **data), config)
+        history = train_once("classifier-torch", model,
+                             lambda m: train_classifier_torch(m, device=device, **data), config,
+                             code=(classifier_torch,))
         return model.to(device), history
     if framework == "tensorflow":
         import keras
 
         keras.utils.set_random_seed(CONFIG["seed"])
         model = classifier_tf()
-        history = load_or_train("classifier-tf", model,
-                                lambda m: train_classifier_tf(m, device=device, **data), config)
+        history = train_once("classifier-tf", model,
+                             lambda m: train_classifier_tf(m, device=device, **data), config,
+                             code=(classifier_tf,))
         return model, history
     raise ValueError(f"framework must be 'torch' or 'tensorflow', got {framework!r}")
