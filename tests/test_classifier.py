@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import classifier
+from helpers import checkpoints, classifier
 from helpers.config import ENV_VAR, budget_for
 from helpers.metrics import accuracy
 
@@ -18,11 +18,11 @@ def test_the_budget_must_be_a_budget(bad):
 def test_the_budget_argument_decides_not_the_environment(monkeypatch):
     seen = {}
 
-    def load_or_train(name, model, train, config):
+    def train_once(name, model, train, config, code=()):
         seen.update(config)
         return {"test_accuracy": [0.0]}
 
-    monkeypatch.setattr(classifier, "load_or_train", load_or_train)
+    monkeypatch.setattr(checkpoints, "train_once", train_once)
     monkeypatch.setattr(classifier, "load_mnist", lambda split, subset=None: (subset, split))
     monkeypatch.setenv(ENV_VAR, "full")
     classifier.mnist_classifier("torch", "cpu", budget=budget_for("fast"))
@@ -116,9 +116,9 @@ def test_training_learns_a_separable_task(framework):
 
 
 @pytest.mark.parametrize("framework", ["torch", "tensorflow"])
-def test_the_trained_classifier_is_saved_and_loaded(framework, monkeypatch, tmp_path):
+def test_the_trained_classifier_is_saved_and_loaded(framework, monkeypatch, tmp_path, capsys):
     """mnist_classifier trains once into the checkpoint folder; the next call loads the same
-    weights and history instead of training."""
+    weights and history instead of training; other training code trains again."""
     monkeypatch.setenv("BOOK_CHECKPOINT_DIR", str(tmp_path))
     monkeypatch.setenv(ENV_VAR, "fast")
     data = {"train": bands(256, 3), "test": bands(64, 4)}
@@ -126,16 +126,24 @@ def test_the_trained_classifier_is_saved_and_loaded(framework, monkeypatch, tmp_
     model, history = classifier.mnist_classifier(framework, budget=budget_for("fast"))
     assert len(list(tmp_path.iterdir())) == 1
     assert len(history["test_accuracy"]) == classifier.CONFIG["epochs_fast"]
+    capsys.readouterr()
 
-    def no_training(*args, **kwargs):
-        raise AssertionError("trained again instead of loading the checkpoint")
-
-    monkeypatch.setattr(classifier, "train_classifier_torch", no_training)
-    monkeypatch.setattr(classifier, "train_classifier_tf", no_training)
     again, history_again = classifier.mnist_classifier(framework, budget=budget_for("fast"))
+    assert capsys.readouterr().out.startswith("loaded classifier-")  # not trained again
     assert history_again == history
     x = data["test"][0]
     np.testing.assert_array_equal(classifier.predict(again, x), classifier.predict(model, x))
+
+    calls = []
+
+    def other_training(model, **kwargs):  # the trainer's code changed: the key covers it
+        calls.append(1)
+        return history
+
+    monkeypatch.setattr(classifier, "train_classifier_torch", other_training)
+    monkeypatch.setattr(classifier, "train_classifier_tf", other_training)
+    classifier.mnist_classifier(framework, budget=budget_for("fast"))
+    assert calls == [1] and "other code" in capsys.readouterr().out
 
 
 # --- predict -----------------------------------------------------------------------------------
