@@ -12,18 +12,10 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 # Labs written before the rule, with the prefix slices they still take, most of them images
 # shown rather than scored. Each entry goes when its lab is next re-run with draws instead;
-# the count may only fall. Chapter 7's one slice shows one digit under each disturbance.
+# the count may only fall.
 NOT_YET_DRAWN = {
-    "00_getting_started_pytorch.ipynb": 2,
-    "00_getting_started_tensorflow.ipynb": 2,
     "01_dropout_pytorch.ipynb": 2,
     "01_dropout_tensorflow.ipynb": 7,
-    "02_autoencoders_pytorch.ipynb": 11,
-    "02_autoencoders_tensorflow.ipynb": 12,
-    "03_autoencoders_dropout_pytorch.ipynb": 7,
-    "03_autoencoders_dropout_tensorflow.ipynb": 5,
-    "07_fid_pytorch.ipynb": 2,
-    "07_fid_tensorflow.ipynb": 2,
 }
 
 
