@@ -124,3 +124,32 @@ def test_comments_docstrings_and_layout_do_not_count(tmp_path, monkeypatch):
 def test_bad_input_is_refused(objects, own, error, message):
     with pytest.raises(error, match=message):
         code_key(*objects, own=own)
+
+
+def test_methods_properties_and_partials_are_followed():
+    source = """
+        import functools
+        def helper(x):
+            return x + {k}
+        class Net:
+            scale = 2
+            @property
+            def size(self):
+                return helper(1)
+            @staticmethod
+            def make():
+                return helper(2)
+            @classmethod
+            def build(cls):
+                return helper(3)
+            def forward(self, x):
+                return x
+        train = functools.partial(lambda fn, m: fn(m), helper)
+        bound = Net().forward
+    """
+    one, two = (define(source.format(k=k)) for k in (1, 2))
+    assert key(one["Net"]) != key(two["Net"])  # reached through a property and the like
+    assert key(one["train"]) != key(two["train"])  # a partial's function argument
+    assert key(one["bound"]) == key(two["bound"])  # forward itself does not call helper
+    changed = define(source.format(k=1).replace("scale = 2", "scale = 3"))
+    assert key(changed["Net"]) != key(one["Net"])  # a class constant counts
