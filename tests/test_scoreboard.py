@@ -90,7 +90,10 @@ def test_page_shows_every_recorded_headline_number():
                     continue
                 assert shown.startswith(fmt(value, metric_spec["unit"])), (chapter, metric)
                 if metric_spec["paper"] is not None:
-                    mark = {"match": "✓", "miss": "✗"}[verdict(value, metric_spec)]
+                    se = recorded.get(framework, {}).get(
+                        (metric_spec.get("goal") or {}).get("se"))
+                    mark = {"match": "✓", "miss": "✗", "undecided": "≈"}[
+                        verdict(value, metric_spec, se)]
                     assert shown.endswith(f" {mark}"), (chapter, metric)
                 checked += 1
             if metric_spec["parity_tolerance"] is not None:
@@ -323,6 +326,37 @@ def test_verdict_rules(value, changes, expected):
     assert verdict(value, spec(paper=paper, **changes)) == expected
 
 
+@pytest.mark.parametrize("value, se, expected", [
+    (87.0, 0.2, "match"),       # 88 - 87 = 1.0 > 2 se
+    (87.7, 0.2, "undecided"),   # 0.3 better than 88: within 2 se
+    (88.17, 0.24, "undecided"),  # chapter 4's long VAE
+    (88.5, 0.2, "miss"),        # 0.5 worse: beyond 2 se
+    (88.5, None, "miss"),       # no standard error recorded: the value alone
+    (87.9, None, "match"),
+])
+def test_a_goal_with_a_standard_error(value, se, expected):
+    paper = {"value": 86.76, "source": "X", "conditions": "Y"}
+    goal = {"within": 1.24, "se": "nll_se", "text": "88 or less"}
+    assert verdict(value, spec(paper=paper, goal=goal), se) == expected
+    higher = spec(paper={"value": 90.0, "source": "X", "conditions": "Y"}, lower_is_better=False,
+                  goal={"within": 0.0, "se": "s"})
+    assert verdict(91.0, higher, 0.4) == "match" and verdict(89.0, higher, 0.4) == "miss"
+    assert verdict(90.5, higher, 0.4) == "undecided"
+
+
+def test_an_undecided_goal_is_marked_and_counted(tmp_path):
+    paper = {"value": 86.76, "source": "X", "conditions": "Y"}
+    write_book(tmp_path, {"01_a": []},
+               {"01_a": {"torch": {"nll": 88.17, "nll_se": 0.24},
+                         "tensorflow": {"nll": 87.0, "nll_se": 0.2}}},
+               {"01_a": {"metrics": {"nll": spec(label="long run", paper=paper, goal={
+                   "within": 1.24, "se": "nll_se", "text": "88 or less"})}}})
+    page = scoreboard_page(tmp_path, tmp_path / "results")
+    assert summary_rows(page) == {"1 Title of 01_a": ["1", "0", "1", "", ""]}
+    assert "88.17 ≈" in page and "87.00 ✓" in page
+    assert "≈ (undecided) in between" in page
+
+
 def test_no_paper_number():
     assert verdict(1.0, spec()) == "no paper number"
 
@@ -443,11 +477,12 @@ def test_the_page_starts_with_a_summary_per_chapter(tmp_path):
     page = scoreboard_page(tmp_path, tmp_path / "results")
     assert page.index("\n## Summary\n") < page.index("\n## How to read the tables\n") \
         < page.index("\n## 1 Title of 01_a\n")
-    assert "| chapter | goals met | goals missed | paper matched | paper missed |" in page
+    assert ("| chapter | goals met | goals missed | goals undecided | paper matched "
+            "| paper missed |") in page
     assert summary_rows(page) == {
-        "1 Title of 01_a": ["1", "1", "1", "1"],
-        "2 Title of 02_b": ["", "", "1", "0"],      # no goal in the chapter: blank, not 0
-        "**all chapters**": ["**1**", "**1**", "**2**", "**1**"]}   # 03_c, 04_d: nothing judged
+        "1 Title of 01_a": ["1", "1", "0", "1", "1"],
+        "2 Title of 02_b": ["", "", "", "1", "0"],      # no goal in the chapter: blank, not 0
+        "**all chapters**": ["**1**", "**1**", "**0**", "**2**", "**1**"]}  # 03_c, 04_d: none
     summary = page.split("\n## Summary\n")[1].split("\n## ")[0]
     for rule in ("at most *d* worse than the paper's number or better", "within *d* either way",
                  "at least as good as the paper's"):
@@ -467,7 +502,7 @@ def test_one_chapter_has_no_total_row(tmp_path):
     write_book(tmp_path, {"01_a": []}, {"01_a": {"torch": {"err": 1.0}, "tensorflow": {"err": 2.0}}},
                {"01_a": {"metrics": {"err": spec(paper=paper)}}})
     assert summary_rows(scoreboard_page(tmp_path, tmp_path / "results")) == {
-        "1 Title of 01_a": ["", "", "1", "1"]}
+        "1 Title of 01_a": ["", "", "", "1", "1"]}
 
 
 @pytest.mark.parametrize("changes, rule", [

@@ -34,7 +34,7 @@ PLACEHOLDER = re.compile(r"^(:::|```)\{admonition\}\s+In preparation\s*$", re.M)
 SLACK = 1e-6  # recorded values passed through float32: compare up to that relative rounding
 # Units whose values are counts, whole by their meaning (a mean over seeds need not be).
 COUNT_UNITS = {"count", "units", "yes/no"}
-MARK = {"match": "✓", "miss": "✗"}
+MARK = {"match": "✓", "miss": "✗", "undecided": "≈"}
 
 
 class ScoreboardError(ValueError):
@@ -193,8 +193,13 @@ def show_tolerance(tolerance: float | dict) -> str:
     return f"{tolerance:g}"
 
 
-def verdict(value: float, spec: dict) -> str:
-    """'match', 'miss' or 'no paper number', by the rules the page states."""
+def verdict(value: float, spec: dict, se: float | None = None) -> str:
+    """'match', 'miss', 'undecided' or 'no paper number', by the rules the page states.
+
+    A goal that names a standard error (``goal["se"]``, a metric the chapter records) is
+    judged with ``se``, that metric's value: met when the value is better than the goal's
+    bound by more than two standard errors, missed when worse by more than two, undecided in
+    between; without a recorded ``se`` it is judged on the value alone."""
     paper = spec["paper"]
     if paper is None:
         return "no paper number"
@@ -202,6 +207,12 @@ def verdict(value: float, spec: dict) -> str:
     allowed = goal.get("within", 0.0)
     if goal.get("two_sided"):
         return "match" if within(value, target, allowed) else "miss"
+    if goal.get("se") and se is not None:
+        sign = 1 if spec["lower_is_better"] else -1
+        margin = sign * (target + sign * allowed - value)  # > 0: better than the bound
+        if margin > 2 * se:
+            return "match"
+        return "miss" if margin < -2 * se else "undecided"
     better = value <= target if spec["lower_is_better"] else value >= target
     return "match" if better or within(value, target, allowed) else "miss"
 
@@ -233,6 +244,11 @@ def rule(spec: dict) -> str:
         return (f"Verdict: ✓ (goal met) when a value is within {d} of the paper's {paper} "
                 "either way, ✗ (goal missed) when it is farther.")
     worse = "above" if spec["lower_is_better"] else "below"
+    if goal.get("se"):
+        return (f"Verdict, with the standard error the row records as `{goal['se']}`: ✓ (goal "
+                f"met) when a value is better than the paper's {paper} with {d} allowed by more "
+                f"than two standard errors, ✗ (goal missed) when it is worse than that by more "
+                f"than two, ≈ (undecided) in between.")
     if goal:
         return (f"Verdict: ✓ (goal met) when a value is at most {d} {worse} the paper's {paper} "
                 f"or better, ✗ (goal missed) when it is more than {d} {worse} it.")
@@ -280,7 +296,7 @@ def parity_text(values: dict[str, float | None], spec: dict) -> str:
 
 
 def metric_row(spec: dict, values: dict[str, float | None], notes: list[str],
-               unit: str | None = None) -> str:
+               unit: str | None = None, ses: dict[str, float | None] | None = None) -> str:
     """One table row: the metric, each framework's value with its verdict (✓ or ✗), their
     parity and the paper's number.
 
@@ -304,8 +320,10 @@ def metric_row(spec: dict, values: dict[str, float | None], notes: list[str],
                        f"{spec['parity_basis']}")
     elif spec.get("no_parity"):
         parity += note(f"No parity tolerance. {spec['no_parity']}")
+    ses = ses or {}
     shown = [("not recorded" if v is None else fmt(v, spec["unit"])
-              + (f" {MARK[verdict(v, spec)]}" if paper is not None else "")) for v in values.values()]
+              + (f" {MARK[verdict(v, spec, ses.get(fw))]}" if paper is not None else ""))
+             for fw, v in values.items()]
     if paper is None:
         reference = note(spec["no_paper"]) if spec.get("no_paper") else ""
     else:
@@ -345,7 +363,8 @@ def chapter_section(chapter: Chapter, base: Path, recorded: dict | None, entry: 
                   "|---" * (len(FRAMEWORKS) + 3) + "|"]
         notes: list[str] = []
         lines += [metric_row(spec, {fw: recorded.get(fw, {}).get(metric) for fw in FRAMEWORKS},
-                             notes, unit) for metric, spec in metrics.items()]
+                             notes, unit, standard_errors(recorded, spec))
+                  for metric, spec in metrics.items()]
         lines += [""] + [f"{i}. {text}" for i, text in enumerate(notes, 1)] + [""] * bool(notes)
         lines += [":::", ""]
     present = [name for fw, name in FRAMEWORKS.items() if fw in recorded]
@@ -363,19 +382,30 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def standard_errors(recorded: dict | None, spec: dict) -> dict[str, float | None]:
+    """Each framework's recorded value of the standard error a row's goal names, if any."""
+    name = (spec.get("goal") or {}).get("se")
+    return {fw: (recorded or {}).get(fw, {}).get(name) if name else None for fw in FRAMEWORKS}
+
+
 def tally(recorded: dict | None, entry: dict | None) -> dict[str, list[int]]:
-    """``{"goal": [met, missed], "paper": [matched, missed]}`` over a chapter's rows: each
-    framework's recorded value counts once, judged by :func:`verdict`; a row with a goal
-    counts under "goal", a paper number without one under "paper"."""
-    counts = {"goal": [0, 0], "paper": [0, 0]}
+    """``{"goal": [met, missed, undecided], "paper": [matched, missed, 0]}`` over a chapter's
+    rows: each framework's recorded value counts once, judged by :func:`verdict`; a row with a
+    goal counts under "goal", a paper number without one under "paper"."""
+    counts = {"goal": [0, 0, 0], "paper": [0, 0, 0]}
+    slot = {"match": 0, "miss": 1, "undecided": 2}
     for metric, spec in ((entry or {}).get("metrics") or {}).items():
         kind = judged_as(spec)
         if kind is None:
             continue
-        for values in (recorded or {}).values():
+        ses = standard_errors(recorded, spec)
+        for fw, values in (recorded or {}).items():
             if values.get(metric) is not None:
-                counts[kind][verdict(values[metric], spec) == "miss"] += 1
+                counts[kind][slot[verdict(values[metric], spec, ses.get(fw))]] += 1
     return counts
+
+
+KINDS = (("goal", 3), ("paper", 2))  # the columns of the summary: counts shown per kind
 
 
 def summary_section(chapters: list[Chapter], recorded: dict, scores: dict) -> str:
@@ -383,9 +413,9 @@ def summary_section(chapters: list[Chapter], recorded: dict, scores: dict) -> st
     missed, and the total; the rules under the table."""
     lines = ["## Summary", "",
              "Each framework's recorded value counts once, judged as in the chapter's table.", "",
-             "| chapter | goals met | goals missed | paper matched | paper missed |",
-             "|---|---|---|---|---|"]
-    total = {"goal": [0, 0], "paper": [0, 0]}
+             "| chapter | goals met | goals missed | goals undecided | paper matched | paper missed |",
+             "|---|---|---|---|---|---|"]
+    total = {"goal": [0, 0, 0], "paper": [0, 0, 0]}
     shown = 0
     for chapter in chapters:
         counts = tally(recorded.get(chapter.stem), scores.get(chapter.stem))
@@ -394,19 +424,21 @@ def summary_section(chapters: list[Chapter], recorded: dict, scores: dict) -> st
         shown += 1
         for kind in total:
             total[kind] = [t + c for t, c in zip(total[kind], counts[kind])]
-        numbers = [str(n) if sum(counts[kind]) else "" for kind in ("goal", "paper")
-                   for n in counts[kind]]
+        numbers = [str(n) if sum(counts[kind]) else "" for kind, used in KINDS
+                   for n in counts[kind][:used]]
         lines.append("| " + " | ".join(cell(c) for c in [title(chapter), *numbers]) + " |")
     if not shown:
         return "\n".join(lines[:2] + ["No recorded value has a goal or a paper number yet.", ""])
     if shown > 1:
         lines.append("| **all chapters** | " + " | ".join(
-            f"**{n}**" for kind in ("goal", "paper") for n in total[kind]) + " |")
+            f"**{n}**" for kind, used in KINDS for n in total[kind][:used]) + " |")
     lines += ["",
               "- **goals**: rows of `results/scoreboard.json` that state a goal against the "
               "paper's number. A value meets a goal \"within *d*\" when it is at most *d* worse "
               "than the paper's number or better; where the paper's number is to be reproduced "
-              "(a closed form), when it is within *d* either way.",
+              "(a closed form), when it is within *d* either way. A goal that names a standard "
+              "error is met only when the value is better than its bound by more than two of "
+              "them, missed only when worse by more than two, and undecided (≈) in between.",
               "- **paper**: the other rows with a paper number. A value matches it when it is at "
               "least as good as the paper's: not above it when lower is better, not below it "
               "when higher is better.",
@@ -442,7 +474,9 @@ above it); so do the names of the metrics a chapter recorded that have no row.
   verdict: ✓ or ✗ against the paper's number, by the rule in the note beside that number.
   Where the metric states a goal "within *d*", a value meets it (✓) when it is at most *d*
   worse than the paper's or better; where the paper's number is to be reproduced (a closed
-  form), when it is within *d* either way. Without a goal, a value matches (✓) only when it
+  form), when it is within *d* either way; where the goal names a standard error the run
+  recorded, it is met only beyond two standard errors, missed only beyond two the other way,
+  and undecided (≈) in between. Without a goal, a value matches (✓) only when it
   is at least as good as the paper's (not above it when lower is better, not below it when
   higher is better).
 - **parity**: how far apart the two frameworks are, |PyTorch − TensorFlow|, against the
