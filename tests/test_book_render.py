@@ -45,6 +45,7 @@ function overflowing() {
     if (tag === 'mjx-container') return 'equation ' + squash(tex.get(el) || el.textContent);
     if (tag === 'img') return 'image ' + el.getAttribute('src');
     if (tag === 'table') return 'table starting ' + squash(el.rows.length ? el.rows[0].textContent : '');
+    if (tag === 'pre' && el.closest('.cell_input')) return 'lab code starting ' + squash(el.textContent);
     return tag + ' starting ' + squash(el.textContent);
   };
   const found = [];
@@ -186,6 +187,19 @@ def overflowing(server: str, page: str, width: int = NARROWEST) -> list[str]:
     """The elements of a page's text column that are wider than the column (an equation named
     by its TeX, an image by its address, a code block or table by its first words)."""
     return report(render(f"{server}/{page}", width=width))["overflow"]
+
+
+LAB_PAGES = sorted(f"{name}.html" for name in
+                   re.findall(r"file:\s*(notebooks/\S+)", (ROOT / "_toc.yml").read_text()))
+
+
+@pytest.mark.parametrize("page", LAB_PAGES)
+def test_lab_code_fits_the_column(server, page):
+    """Every code cell of a lab, formatted to 80 characters (make format), fits the narrowest
+    text column without scrolling (book/_static/code-column.css sets its size)."""
+    wide = [item for item in overflowing(server, page) if item.startswith("lab code")]
+    assert not wide, f"{page} at {NARROWEST} px: code wider than the column:\n  " + \
+        "\n  ".join(wide)
 
 
 @pytest.mark.parametrize("page", THEORY_PAGES)
