@@ -83,4 +83,5 @@ def test_labels_of_the_ranked_sets():
     assert figures_intro.rank_label("autoencoder_32") == "autoencoder, code 32"
     assert figures_intro.rank_label("gan_tensorflow") == "GAN, TensorFlow lab"
     assert figures_intro.rank_label("floor") == "real test digits"
+    assert figures_intro.rank_label("vae4_torch") == "VAE, PyTorch lab"
     assert figures_intro.rank_label("new_model") == "new model"

@@ -1,6 +1,7 @@
 """A lab that scores another chapter's stored samples recorded the scores of the files stored
-now: chapter 7 ranks chapter 5's GAN samples, and a re-run of chapter 5 that rewrites them
-leaves chapter 7's recorded FIDs stale until chapter 7 runs again. The stamp of a lab covers
+now: chapter 7 ranks chapter 4's VAE samples and chapter 5's GAN samples, and a re-run of
+chapter 4 or 5 that rewrites them leaves chapter 7's recorded FIDs stale until chapter 7 runs
+again. The stamp of a lab covers
 its code and the helpers it reaches, not the data files it reads; this test covers those."""
 from pathlib import Path
 
@@ -30,4 +31,16 @@ def test_chapter_7_scored_the_gan_samples_stored_now(framework, pinned_features)
                                 pinned_features(digits.as_float(pixels)[:RANK_N]))
     assert abs(now - recorded) <= 1e-6 * recorded, \
         (f"results/05_gan_samples_{framework}.npz scores FID {now:.6f} now; chapter 7 recorded "
+         f"{recorded:.6f}: re-run notebooks/07_fid_pytorch.ipynb and its twin")
+
+
+@pytest.mark.parametrize("framework", ["torch", "tensorflow"])
+def test_chapter_7_scored_the_vae_samples_stored_now(framework, pinned_features):
+    recorded = recorded_results("07_fid")["torch"][f"rank_fid_vae4_{framework}"]
+    pixels, _ = digits.load_samples(ROOT / "results" / f"04_vae_samples_{framework}.npz")
+    x_ref, _ = load_mnist("train", **REFERENCE)
+    now = fid.fid_from_features(pinned_features(x_ref),
+                                pinned_features(digits.as_float(pixels)[:RANK_N]))
+    assert abs(now - recorded) <= 1e-6 * recorded, \
+        (f"results/04_vae_samples_{framework}.npz scores FID {now:.6f} now; chapter 7 recorded "
          f"{recorded:.6f}: re-run notebooks/07_fid_pytorch.ipynb and its twin")

@@ -64,7 +64,9 @@ def rank_label(key: str, framework_names: dict[str, str] = FRAMEWORK_NAMES) -> s
         return f"autoencoder, code {match[1]}"
     if match := re.fullmatch(r"gan_(\w+)", key):
         return f"GAN, {framework_names.get(match[1], match[1])} lab"
-    return {"floor": "real test digits", "vae": "VAE samples"}.get(key, key.replace("_", " "))
+    if match := re.fullmatch(r"vae4_(\w+)", key):
+        return f"VAE, {framework_names.get(match[1], match[1])} lab"
+    return {"floor": "real test digits", "vae": "VAE, 10 epochs"}.get(key, key.replace("_", " "))
 
 
 def rank_colour(key: str) -> str:
