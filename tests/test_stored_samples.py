@@ -23,24 +23,13 @@ def pinned_features():
 
 
 @pytest.mark.parametrize("framework", ["torch", "tensorflow"])
-def test_chapter_7_scored_the_gan_samples_stored_now(framework, pinned_features):
-    recorded = recorded_results("07_fid")["torch"][f"rank_fid_gan_{framework}"]
-    pixels, _ = digits.load_samples(ROOT / "results" / f"05_gan_samples_{framework}.npz")
+@pytest.mark.parametrize("stem, key", [("05_gan_samples", "gan"), ("04_vae_samples", "vae4")])
+def test_chapter_7_scored_the_samples_stored_now(stem, key, framework, pinned_features):
+    recorded = recorded_results("07_fid")["torch"][f"rank_fid_{key}_{framework}"]
+    pixels, _ = digits.load_samples(ROOT / "results" / f"{stem}_{framework}.npz")
     x_ref, _ = load_mnist("train", **REFERENCE)
     now = fid.fid_from_features(pinned_features(x_ref),
                                 pinned_features(digits.as_float(pixels)[:RANK_N]))
     assert abs(now - recorded) <= 1e-6 * recorded, \
-        (f"results/05_gan_samples_{framework}.npz scores FID {now:.6f} now; chapter 7 recorded "
-         f"{recorded:.6f}: re-run notebooks/07_fid_pytorch.ipynb and its twin")
-
-
-@pytest.mark.parametrize("framework", ["torch", "tensorflow"])
-def test_chapter_7_scored_the_vae_samples_stored_now(framework, pinned_features):
-    recorded = recorded_results("07_fid")["torch"][f"rank_fid_vae4_{framework}"]
-    pixels, _ = digits.load_samples(ROOT / "results" / f"04_vae_samples_{framework}.npz")
-    x_ref, _ = load_mnist("train", **REFERENCE)
-    now = fid.fid_from_features(pinned_features(x_ref),
-                                pinned_features(digits.as_float(pixels)[:RANK_N]))
-    assert abs(now - recorded) <= 1e-6 * recorded, \
-        (f"results/04_vae_samples_{framework}.npz scores FID {now:.6f} now; chapter 7 recorded "
+        (f"results/{stem}_{framework}.npz scores FID {now:.6f} now; chapter 7 recorded "
          f"{recorded:.6f}: re-run notebooks/07_fid_pytorch.ipynb and its twin")
