@@ -1,5 +1,6 @@
 """helpers.code.code_key: the hash of the code that trains a model, following own code only."""
 import importlib
+import itertools
 import json
 import sys
 import textwrap
@@ -12,10 +13,15 @@ from helpers.code import code_key
 OWN = "own_lab"  # the module name the code under test is defined in, counted as own
 
 
+CELLS = itertools.count()
+
+
 def define(source: str, module: str = OWN, **names) -> dict:
-    """Run ``source`` as if it were a notebook cell of ``module``; its names, by name."""
+    """Run ``source`` as if it were a notebook cell of ``module``; its names, by name. Each
+    cell gets a file name of its own, as a notebook's cells do: code run from the shared name
+    "<string>" could find the lines another exec left in linecache under that name."""
     namespace = {"__name__": module, **names}
-    exec(textwrap.dedent(source), namespace)
+    exec(compile(textwrap.dedent(source), f"<cell {next(CELLS)}>", "exec"), namespace)
     return namespace
 
 
