@@ -46,8 +46,8 @@ def confident_se(report: digits.DigitReport) -> float:
     return 100 * math.sqrt(p * (1 - p) / report.n)
 
 
-def judged(images: np.ndarray) -> dict[str, tuple[digits.DigitReport, np.ndarray]]:
-    """The two networks' reports on images (N, 784) in [0, 1], with their labels."""
+def judged(images: np.ndarray) -> dict[str, digits.DigitReport]:
+    """The two networks' reports on images (N, 784) in [0, 1] (each holds its labels)."""
     return {"pinned": digits.label_images_torch(images),
             "judge2": judge.label_images_judge_torch(images)}
 
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> dict:
         if not path.exists():
             raise SystemExit(f"{path} is missing: run chapter 5's {framework} lab in full mode")
         pixels, _ = digits.load_samples(path)
-        out[framework] = record(digits.as_float(pixels).reshape(len(pixels), 784), test_images)
+        out[framework] = record(digits.as_float(pixels), test_images)
         shown = ", ".join(f"{k} {v:.4g}" for k, v in out[framework].items())
         print(f"{path.name}: {shown}")
     args.out.write_text(json.dumps(out, indent=1) + "\n")
