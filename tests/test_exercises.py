@@ -32,6 +32,7 @@ def test_every_lab_has_exercises_with_runnable_solutions(path: Path) -> None:
 
 def test_a_verdict_is_judged_by_what_the_self_check_printed() -> None:
     assert verdict_problem("Exercise 2 not attempted yet\n", attempted=False) is None
+    assert verdict_problem("Exercise 2: your turn (the cell above)\n", attempted=False) is None
     assert verdict_problem("correct: 42\n", attempted=True) is None
     assert "fails its self-check" in verdict_problem("wrong\n", attempted=True)
     assert "does not print" in verdict_problem("", attempted=False)
@@ -82,4 +83,4 @@ def test_the_plugin_runs_each_solution_and_checks_both_verdicts(tmp_path: Path) 
         "silent.ipynb::Cell 1 (with the solution)": "PASSED", "silent.ipynb::Cell 2": "PASSED",
     }, report[-3000:]
     assert "the solution fails its self-check" in report
-    assert "does not print 'not attempted yet'" in report
+    assert "does not print 'your turn'" in report

@@ -3,8 +3,9 @@
 An exercise is the code cell just before a self-check cell (a code cell that starts with
 ``# Self-check``); its solution is the first ```python block of the next ``Solution`` toggle
 (``:::{admonition} Solution``) after it. An exercise not attempted yet makes its self-check
-print a line with :data:`NOT_ATTEMPTED`; a solution makes it print a line that starts with
-:data:`CORRECT`.
+print a line with :data:`YOUR_TURN` ("Exercise 2: your turn (...)"); a solution makes it
+print a line that starts with :data:`CORRECT`. Labs not yet moved to that wording print
+:data:`NOT_ATTEMPTED`, which is accepted too.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 SELF_CHECK = "# Self-check"
 SOLUTION = ":::{admonition} Solution"
+YOUR_TURN = "your turn"
 NOT_ATTEMPTED = "not attempted yet"
 CORRECT = "correct"
 CODE_BLOCK = re.compile(r"```python\n(.*?)```", re.S)
@@ -51,6 +53,6 @@ def verdict_problem(printed: str, attempted: bool) -> str | None:
     if attempted:
         return None if printed.startswith(CORRECT) else (
             f"the solution fails its self-check, which printed:\n{printed}")
-    return None if NOT_ATTEMPTED in printed else (
-        f"the self-check of the unattempted exercise does not print {NOT_ATTEMPTED!r}; "
-        f"it printed:\n{printed}")
+    return None if YOUR_TURN in printed or NOT_ATTEMPTED in printed else (
+        f"the self-check of the unattempted exercise does not print {YOUR_TURN!r} "
+        f"(or {NOT_ATTEMPTED!r}); it printed:\n{printed}")

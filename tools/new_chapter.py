@@ -47,7 +47,9 @@ its theory and experiments are still to be written. Remove this box when the cha
 finished (the README's "Adding a chapter" says what that takes).
 :::
 
-:::{{admonition}} In one minute
+## In one minute
+
+:::{{container}} one-minute
 What the chapter shows, its key figure, and its verdicts, one line each.
 :::
 
@@ -143,7 +145,7 @@ def lab_cells(stem: str, number: int, topic: str, title: str, suffix: str) -> li
         code("share_of_zeros = None  # your code"),
         code("# Self-check: against a count of the labels.\n"
              "if share_of_zeros is None:\n"
-             '    print("Exercise 1 not attempted yet")\n'
+             '    print("Exercise 1: your turn (the cell above)")\n'
              "else:\n"
              "    assert abs(share_of_zeros - np.mean(y_train == 0)) < 1e-12, share_of_zeros\n"
              '    print("correct")'),
@@ -154,7 +156,7 @@ def lab_cells(stem: str, number: int, topic: str, title: str, suffix: str) -> li
         code("mean_of_ones = None  # your code"),
         code("# Self-check: against the chapter's helper on the ones.\n"
              "if mean_of_ones is None:\n"
-             '    print("Exercise 2 not attempted yet")\n'
+             '    print("Exercise 2: your turn (the cell above)")\n'
              "else:\n"
              f"    assert abs(mean_of_ones - {topic}.pixel_mean(x_train[y_train == 1])) < 1e-6\n"
              "    assert mean_of_ones < mean_pixel\n"
