@@ -24,6 +24,8 @@ import scipy.stats  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from helpers.data import draw as draw_rows  # noqa: E402
+from helpers.digits import load_samples  # noqa: E402
 from tools.figure_style import STYLE, WIDTH, draw, save  # noqa: E402
 
 LOG2 = np.log(2.0)
@@ -314,9 +316,31 @@ def jsd_saturation(path: Path) -> None:
         save(fig, path)
 
 
+# --- The labs' generated digits ---
+
+SAMPLES = {"PyTorch lab": ROOT / "results" / "05_gan_samples_torch.npz",
+           "TensorFlow lab": ROOT / "results" / "05_gan_samples_tensorflow.npz"}
+
+
+def stored_digits(path: Path, shown: int = 30, seed: int = 0) -> None:
+    """Digits of each lab's DCGAN, a seeded random draw from the samples its full run stored."""
+    fig = plt.figure(figsize=(WIDTH, 3.6), layout="constrained")
+    for sub, (title, file) in zip(fig.subfigures(1, 2, wspace=0.05), SAMPLES.items()):
+        images, meta = load_samples(file)
+        assert meta.get("generator", "").startswith("DCGAN"), (file.name, meta)
+        assert len(images) >= shown, f"{file.name} holds {len(images)} digits, {shown} are shown"
+        axes = sub.subplots(5, shown // 5)
+        for ax, image in zip(axes.flat, draw_rows(shown, images, seed=seed)):
+            ax.imshow(image, cmap="gray_r", vmin=0, vmax=255)
+            ax.axis("off")
+        sub.suptitle(f"{title}, {meta['epochs']} epochs")
+    save(fig, path)
+
+
 FIGURES = {"05_gan_gradients.png": generator_gradients,
            "05_gan_optimal_d.png": optimal_discriminator,
-           "05_gan_saturation.png": jsd_saturation}
+           "05_gan_saturation.png": jsd_saturation,
+           "05_gan_samples.png": stored_digits}
 
 
 def main() -> None:
