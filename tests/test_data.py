@@ -193,3 +193,75 @@ def test_draw_takes_tensors_rows():
 def test_draw_refuses_bad_input(args, kwargs, error, message):
     with pytest.raises(error, match=message):
         draw(*args, **kwargs)
+
+
+# --- added after mutation testing of helpers/data.py (make mutation MODULES=data) ----------
+
+def test_largest_remainders_get_the_extra_places():
+    # Class sizes 1, 2, 3, 4 and 3 places: exact shares 0.3, 0.6, 0.9, 1.2; the floors give one
+    # place (class 3), and the two left go to the largest remainders, 0.9 and 0.6.
+    labels = np.repeat(np.arange(4), [1, 2, 3, 4])
+    assert list(np.bincount(labels[stratified_indices(labels, 3)], minlength=4)) == [0, 1, 1, 1]
+
+
+def test_stratified_subset_sizes_at_the_edges_and_the_default_seed():
+    labels = np.repeat(np.arange(3), 4)
+    assert len(stratified_indices(labels, 1)) == 1
+    assert sorted(stratified_indices(labels, len(labels))) == list(range(len(labels)))
+    y = np.repeat(np.arange(10), 50)
+    assert np.array_equal(stratified_indices(y, 30), stratified_indices(y, 30, seed=0))
+    assert not np.array_equal(stratified_indices(y, 30), stratified_indices(y, 30, seed=1))
+    with pytest.raises(TypeError, match="^subset size must be an int, got float$"):
+        stratified_indices(labels, 2.0)
+
+
+def test_draw_takes_a_single_row_and_names_what_it_refuses():
+    x = np.arange(10)
+    assert draw(1, x, seed=0).shape == (1,)
+    with pytest.raises(ValueError, match="^draw needs at least one array to draw rows from$"):
+        draw(3, seed=0)
+    with pytest.raises(TypeError, match="^n must be an int, got float$"):
+        draw(2.0, x, seed=0)
+    with pytest.raises(TypeError, match="^seed must be an int, got str$"):
+        draw(2, x, seed="0")
+
+
+def test_to_torch_one_array_gives_one_tensor_on_the_device_asked_for():
+    import torch
+
+    one = data.to_torch(np.zeros(3, np.float32))
+    assert isinstance(one, torch.Tensor) and one.shape == (3,)
+    assert data.to_torch(np.zeros(3), device="meta").device.type == "meta"
+    pair = data.to_torch(np.zeros(2), np.ones(2, np.int64), device="meta")
+    assert isinstance(pair, tuple) and [t.device.type for t in pair] == ["meta", "meta"]
+    with pytest.raises(ValueError, match="^to_torch needs at least one array$"):
+        data.to_torch()
+    with pytest.raises(TypeError, match="^expected numpy arrays, got list$"):
+        data.to_torch([1.0])
+
+
+def test_cache_dir_default_and_override(monkeypatch, tmp_path):
+    monkeypatch.delenv("BOOK_DATA_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert data.cache_dir() == tmp_path / ".cache" / "dropout-to-fid"
+    monkeypatch.setenv("BOOK_DATA_DIR", str(tmp_path / "elsewhere"))
+    assert data.cache_dir() == tmp_path / "elsewhere"
+
+
+def test_bernoulli_like_keeps_a_float64_tensors_dtype_and_names_what_it_refuses():
+    import tensorflow as tf
+
+    sample = data.bernoulli_like(tf.constant([0.0, 1.0, 0.5], tf.float64))
+    assert sample.dtype == tf.float64 and list(sample.numpy()[:2]) == [0.0, 1.0]
+    with pytest.raises(TypeError, match="^expected a torch or TensorFlow tensor, got list$"):
+        data.bernoulli_like([0.5])
+
+
+def test_binarized_uint8_stays_uint8_and_a_full_pixel_is_always_on():
+    grey, _ = load_mnist("test", subset=500, dtype="uint8")
+    for mode in ("threshold", "static"):
+        x, _ = load_mnist("test", subset=500, dtype="uint8", binarize=mode)
+        assert x.dtype == np.uint8 and set(np.unique(x)) <= {0, 255}, mode
+    x, _ = load_mnist("test", subset=500, dtype="uint8", binarize="static")
+    # a pixel of 255 is on with probability 255/255: in every draw
+    assert np.all(x[grey == 255] == 255) and np.all(x[grey == 0] == 0)
