@@ -265,3 +265,82 @@ def test_binarized_uint8_stays_uint8_and_a_full_pixel_is_always_on():
     x, _ = load_mnist("test", subset=500, dtype="uint8", binarize="static")
     # a pixel of 255 is on with probability 255/255: in every draw
     assert np.all(x[grey == 255] == 255) and np.all(x[grey == 0] == 0)
+
+
+def keras_payload() -> bytes:
+    """A small file in the layout of Keras' mnist.npz (float arrays, to see the uint8 cast)."""
+    import io
+
+    rng = np.random.default_rng(0)
+    buffer = io.BytesIO()
+    np.savez(buffer, x_train=rng.integers(0, 256, (3, 28, 28)).astype(np.float64),
+             y_train=np.array([1.0, 2.0, 3.0]), x_test=np.zeros((2, 28, 28)),
+             y_test=np.array([4.0, 5.0]))
+    return buffer.getvalue()
+
+
+def test_the_download_fallback_reads_what_the_address_serves(monkeypatch):
+    import hashlib
+    import io
+
+    payload, asked = keras_payload(), []
+
+    def serve(url, timeout):
+        asked.append((url, timeout))
+        return io.BytesIO(payload)
+
+    monkeypatch.setattr(data.urllib.request, "urlopen", serve)
+    monkeypatch.setattr(data, "KERAS_SHA256", hashlib.sha256(payload).hexdigest())
+    arrays = data._from_keras_url()
+    assert asked == [(data.KERAS_URL, 10.0)]
+    assert sorted(arrays) == ["x_test", "x_train", "y_test", "y_train"]
+    assert all(a.dtype == np.uint8 for a in arrays.values())
+    with np.load(io.BytesIO(payload)) as npz:
+        for key in arrays:
+            np.testing.assert_array_equal(arrays[key], npz[key].astype(np.uint8))
+    monkeypatch.setattr(data, "KERAS_SHA256", "0" * 64)  # another file: refused
+    assert data._from_keras_url() is None
+
+
+def test_the_cache_is_written_atomically_into_folders_it_makes(tmp_path, monkeypatch):
+    path = tmp_path / "a" / "b" / "mnist.npz"
+    data._write_cache(path, {"x": np.arange(3, dtype=np.uint8)})
+    assert [p.name for p in path.parent.iterdir()] == ["mnist.npz"]
+    with np.load(path) as npz:
+        np.testing.assert_array_equal(npz["x"], np.arange(3))
+    made = []
+    real_mkstemp = data.tempfile.mkstemp
+
+    def mkstemp(**kwargs):
+        fd, name = real_mkstemp(**kwargs)
+        made.append(Path(name))
+        return fd, name
+
+    def fail(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(data.tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(data.np, "savez", fail)
+    with pytest.raises(OSError, match="disk full"):
+        data._write_cache(path, {"x": np.zeros(2, np.uint8)})
+    assert made[0].parent == path.parent and made[0].name.endswith(".npz.tmp")
+    assert [p.name for p in path.parent.iterdir()] == ["mnist.npz"], "the temporary file is gone"
+
+
+def test_online_is_the_default_and_a_cache_is_read_before_any_source(monkeypatch, tmp_path):
+    monkeypatch.setenv("BOOK_DATA_DIR", str(tmp_path))
+    tried = []
+    monkeypatch.setattr(data, "_from_hub", lambda: tried.append("hub"))
+    monkeypatch.setattr(data, "_from_keras_url", lambda: tried.append("keras"))
+    with pytest.raises(FileNotFoundError):
+        data.mnist_arrays()
+    assert tried == ["hub", "keras"]
+    tried.clear()
+    with pytest.raises(FileNotFoundError):
+        data.mnist_arrays(online=False)
+    assert tried == ["hub"]
+
+
+def test_without_the_mnist_package_the_hub_source_gives_nothing(monkeypatch):
+    monkeypatch.setattr(data.importlib.util, "find_spec", lambda name: None)
+    assert data._from_hub() is None
