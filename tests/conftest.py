@@ -45,3 +45,13 @@ def copy_of_the_working_tree(destination: Path) -> Path:
             (destination / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(root / name, destination / name)
     return destination
+
+
+def check_ratchet(found: list[str], allowed: int, *, lab: str, problem: str, fix: str,
+                  table: str) -> None:
+    """A lab written before a rule may keep ``allowed`` of the ``found`` breaches listed in
+    ``table``, no more, and the entry must fall as soon as a re-run removes some."""
+    assert len(found) <= allowed, f"{lab} {problem}: {', '.join(found)}; {fix}"
+    assert len(found) == allowed, (
+        f"{lab} now has {len(found)} such case(s), fewer than the {allowed} {table} allows: "
+        "lower its entry (or remove it at 0)")

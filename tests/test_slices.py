@@ -6,6 +6,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from conftest import check_ratchet  # noqa: E402
 from tools.slices import lab_slices, prefix_slices  # noqa: E402
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -34,11 +35,7 @@ def test_prefix_slices_of_loaded_names(source, expected):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_no_lab_scores_a_prefix_of_a_loaded_split(path):
-    slices = lab_slices(path)
-    allowed = NOT_YET_DRAWN.get(path.name, 0)
-    assert len(slices) <= allowed, (
-        f"{path.name} slices the first rows of a loaded split: {', '.join(slices)}; take a "
-        "seeded random draw (helpers.data.draw) instead")
-    assert len(slices) == allowed, (
-        f"{path.name} now takes {len(slices)} prefix slice(s), fewer than the {allowed} "
-        "NOT_YET_DRAWN allows: lower its entry (or remove it at 0)")
+    check_ratchet(lab_slices(path), NOT_YET_DRAWN.get(path.name, 0), lab=path.name,
+                  problem="slices the first rows of a loaded split",
+                  fix="take a seeded random draw (helpers.data.draw) instead",
+                  table="NOT_YET_DRAWN")
