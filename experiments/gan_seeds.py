@@ -39,6 +39,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from helpers.recorded import read_file  # noqa: E402
 from tools.freshness import code_hash, fingerprint  # noqa: E402
 from tools.reach import package_sources  # noqa: E402
 from tools.slots import core_slots, kernel_env  # noqa: E402
@@ -129,7 +130,7 @@ def summarise(runs: dict[str, dict]) -> dict[str, float]:
 
 def lab_seed0(framework: str, results: Path) -> dict:
     """The lab's own seed-0 run, as its full-mode run recorded it."""
-    recorded = json.loads((results / "05_gans.json").read_text())[framework]
+    recorded = read_file("05_gans", results)[framework]
     return {**{m: recorded[m] for m in MEASURES}, "source": "results/05_gans.json"}
 
 
@@ -148,14 +149,14 @@ def main(argv: list[str] | None = None) -> dict:
         parser.error("seeds must be >= 1: seed 0 is the lab's own run")
     path = LABS[args.framework]
     out = json.loads(args.out.read_text()) if args.out.exists() else {}
-    out["about"] = __doc__.split("\n\n")[0].replace("\n", " ")
+    mode = "fast" if args.fast else "full"
+    if out.get("mode", mode) != mode:
+        raise SystemExit(f"{args.out} holds runs of the other mode: use another --out")
+    out.update(about=__doc__.split("\n\n")[0].replace("\n", " "), mode=mode)
     nb = nbformat.read(path, 4)
     out.setdefault("lab", {})[args.framework] = {
         "code_tree_sha256": code_hash(nb), "reached": fingerprint(nb, package_sources(ROOT))}
     runs = out.setdefault("runs", {}).setdefault(args.framework, {})
-    if out.get("mode", "fast" if args.fast else "full") != ("fast" if args.fast else "full"):
-        raise SystemExit(f"{args.out} holds runs of the other mode: use another --out")
-    out["mode"] = "fast" if args.fast else "full"
     if not args.fast:
         runs["0"] = lab_seed0(args.framework, ROOT / "results")
     for seed in args.seeds:

@@ -104,3 +104,14 @@ def test_the_recorded_seeds_ran_the_code_of_the_labs_stored_run():
                          "reached": lab["reached"]}, (
             f"{framework}: the lab's code changed since the seeds ran: run "
             "experiments/gan_seeds.py again")
+
+
+def test_seed_0_is_what_the_lab_recorded():
+    from helpers.recorded import load_recorded
+
+    for framework in gan_seeds.LABS:
+        seed0 = gan_seeds.lab_seed0(framework, ROOT / "results")
+        recorded = load_recorded(ROOT / "results")["05_gans"][framework]
+        assert {m: seed0[m] for m in gan_seeds.MEASURES} == {m: recorded[m]
+                                                            for m in gan_seeds.MEASURES}
+        assert seed0["source"] == "results/05_gans.json"
