@@ -33,9 +33,8 @@ NOT_YET_NARROW = {
     "00_getting_started_pytorch.ipynb": 2, "00_getting_started_tensorflow.ipynb": 2,
     "01_dropout_pytorch.ipynb": 2, "01_dropout_tensorflow.ipynb": 2,
     "04_vae_pytorch.ipynb": 4, "04_vae_tensorflow.ipynb": 4,
-    "05_gans_pytorch.ipynb": 2, "05_gans_tensorflow.ipynb": 2,
+    "05_gans_pytorch.ipynb": 1, "05_gans_tensorflow.ipynb": 1,
     "06_mode_collapse_pytorch.ipynb": 8, "06_mode_collapse_tensorflow.ipynb": 8,
-    "07_fid_pytorch.ipynb": 2, "07_fid_tensorflow.ipynb": 2,
 }
 
 
