@@ -2,8 +2,9 @@
 
 Headless Chromium (Debian's package, which `make browser` installs) loads pages
 from a local server; the tests check that MathJax typeset the formulas from the book's own
-copy, that every image a page shows was loaded, that nothing in a theory page's text
-column (a displayed equation, a code block, a table, an image) is wider than the column, and
+copy, that every image a page shows was loaded, that nothing in a page's text column (a
+displayed equation, a code block, a lab's output, a table, an image) is wider than the column,
+and
 that every figure is shown large enough for its smallest text to be read.
 Screenshots are kept in _build/screenshots/ for a person to look at.
 """
@@ -182,8 +183,7 @@ def test_images_load(server, page):
         assert result["typeset"] >= 10, result
 
 
-# Every theory page in the table of contents (the generated scoreboard page too); the lab pages,
-# notebooks/*.html, can be checked with the same function.
+# Every theory page in the table of contents (the generated scoreboard page too).
 THEORY_PAGES = sorted({"book/intro.html"} | {
     f"{name}.html" for name in re.findall(r"file:\s*(book/\S+)", (ROOT / "_toc.yml").read_text())})
 
@@ -209,13 +209,35 @@ LAB_PAGES = sorted(f"{name}.html" for name in
                    re.findall(r"file:\s*(notebooks/\S+)", (ROOT / "_toc.yml").read_text()))
 
 
+# Labs run before their outputs were held to the column, with the elements (printed blocks,
+# tables) that still overflow it in their stored outputs; an entry falls when its lab is re-run
+# with outputs that fit, and may only fall.
+NOT_YET_FITTING = {
+    "00_getting_started_pytorch.ipynb": 3, "00_getting_started_tensorflow.ipynb": 3,
+    "01_dropout_pytorch.ipynb": 2, "01_dropout_tensorflow.ipynb": 2,
+    "02_autoencoders_pytorch.ipynb": 6, "02_autoencoders_tensorflow.ipynb": 6,
+    "03_autoencoders_dropout_pytorch.ipynb": 2, "03_autoencoders_dropout_tensorflow.ipynb": 3,
+    "04_vae_pytorch.ipynb": 3, "04_vae_tensorflow.ipynb": 3,
+    "05_gans_pytorch.ipynb": 7, "05_gans_tensorflow.ipynb": 7,
+    "06_mode_collapse_pytorch.ipynb": 6, "06_mode_collapse_tensorflow.ipynb": 6,
+    "07_fid_pytorch.ipynb": 2, "07_fid_tensorflow.ipynb": 2,
+}
+
+
 @pytest.mark.parametrize("page", LAB_PAGES)
-def test_lab_code_fits_the_column(server, page):
+def test_lab_pages_fit_the_column(server, page):
     """Every code cell of a lab, formatted to 80 characters (make format), fits the narrowest
-    text column without scrolling (book/_static/code-column.css sets its size)."""
-    wide = [item for item in overflowing(server, page) if item.startswith("lab code")]
-    assert not wide, f"{page} at {NARROWEST} px: code wider than the column:\n  " + \
-        "\n  ".join(wide)
+    text column without scrolling (book/_static/code-column.css sets its size), and so do its
+    outputs: printed text, tables and figures."""
+    wide = overflowing(server, page)
+    code = [item for item in wide if item.startswith("lab code")]
+    assert not code, f"{page} at {NARROWEST} px: code wider than the column:\n  " + \
+        "\n  ".join(code)
+    lab = page.rsplit("/", 1)[-1].replace(".html", ".ipynb")
+    check_ratchet(wide, NOT_YET_FITTING.get(lab, 0), lab=lab,
+                  problem=f"shows outputs wider than the column at {NARROWEST} px",
+                  fix="print at most 80 characters a line and keep tables to a few columns",
+                  table="NOT_YET_FITTING")
 
 
 @pytest.mark.parametrize("page", THEORY_PAGES)
