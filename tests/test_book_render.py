@@ -4,8 +4,7 @@ Headless Chromium (Debian's package, which `make browser` installs) loads pages
 from a local server; the tests check that MathJax typeset the formulas from the book's own
 copy, that every image a page shows was loaded, that nothing in a page's text column (a
 displayed equation, a code block, a lab's output, a table, an image) is wider than the column,
-and
-that every figure is shown large enough for its smallest text to be read.
+and that every figure is shown large enough for its smallest text to be read.
 Screenshots are kept in _build/screenshots/ for a person to look at.
 """
 from __future__ import annotations
