@@ -21,8 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import check_ratchet
-from test_lab_figures import NOT_YET_NARROW
+from conftest import allowed, check_ratchet
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
@@ -208,21 +207,6 @@ LAB_PAGES = sorted(f"{name}.html" for name in
                    re.findall(r"file:\s*(notebooks/\S+)", (ROOT / "_toc.yml").read_text()))
 
 
-# Labs run before their outputs were held to the column, with the elements (printed blocks,
-# tables) that still overflow it in their stored outputs; an entry falls when its lab is re-run
-# with outputs that fit, and may only fall.
-NOT_YET_FITTING = {
-    "00_getting_started_pytorch.ipynb": 3, "00_getting_started_tensorflow.ipynb": 3,
-    "01_dropout_pytorch.ipynb": 2, "01_dropout_tensorflow.ipynb": 2,
-    "02_autoencoders_pytorch.ipynb": 6, "02_autoencoders_tensorflow.ipynb": 6,
-    "03_autoencoders_dropout_pytorch.ipynb": 2, "03_autoencoders_dropout_tensorflow.ipynb": 3,
-    "04_vae_pytorch.ipynb": 3, "04_vae_tensorflow.ipynb": 3,
-    "05_gans_pytorch.ipynb": 7, "05_gans_tensorflow.ipynb": 7,
-    "06_mode_collapse_pytorch.ipynb": 6, "06_mode_collapse_tensorflow.ipynb": 6,
-    "07_fid_pytorch.ipynb": 2, "07_fid_tensorflow.ipynb": 2,
-}
-
-
 @pytest.mark.parametrize("page", LAB_PAGES)
 def test_lab_pages_fit_the_column(server, page):
     """Every code cell of a lab, formatted to 80 characters (make format), fits the narrowest
@@ -233,10 +217,10 @@ def test_lab_pages_fit_the_column(server, page):
     assert not code, f"{page} at {NARROWEST} px: code wider than the column:\n  " + \
         "\n  ".join(code)
     lab = page.rsplit("/", 1)[-1].replace(".html", ".ipynb")
-    check_ratchet(wide, NOT_YET_FITTING.get(lab, 0), lab=lab,
+    check_ratchet(wide, allowed(lab, "overflowing elements"), lab=lab,
                   problem=f"shows outputs wider than the column at {NARROWEST} px",
                   fix="print at most 80 characters a line and keep tables to a few columns",
-                  table="NOT_YET_FITTING")
+                  table="BEFORE_THE_RULES")
 
 
 @pytest.mark.parametrize("page", THEORY_PAGES)
@@ -328,9 +312,9 @@ def test_figures_are_shown_large_enough_to_read(server, page):
                          f"its 10-pt text at {px:.1f} px")
     if page.startswith("notebooks/"):  # labs drawn before the rule keep theirs for now
         lab = page.rsplit("/", 1)[-1].replace(".html", ".ipynb")
-        check_ratchet(small, NOT_YET_NARROW.get(lab, 0), lab=lab,
+        check_ratchet(small, allowed(lab, "wide figures"), lab=lab,
                       problem=f"shows figures too small to read at {NARROWEST} px",
-                      fix="draw them at most 944 px wide", table="NOT_YET_NARROW")
+                      fix="draw them at most 944 px wide", table="BEFORE_THE_RULES")
     else:
         assert not small, f"{page} at {NARROWEST} px: figures too small to read:\n  " + \
             "\n  ".join(small)
