@@ -191,9 +191,14 @@ THEORY_PAGES = sorted({"book/intro.html"} | {
 NARROWEST = 1200
 
 
-@functools.lru_cache(maxsize=None)
 def page_report(server: str, page: str, width: int = NARROWEST) -> dict:
     """The probe's report of ``page`` at ``width`` px, rendered once for all the tests."""
+    return _rendered_report(server, page, width)
+
+
+@functools.lru_cache(maxsize=None)
+def _rendered_report(server: str, page: str, width: int) -> dict:
+    # one cache key per page and width, however the caller passed them
     return report(render(f"{server}/{page}", width=width))
 
 
