@@ -4,18 +4,18 @@ A small network is too small to keep a CPU busy, so chapter 6 trains S seeds sid
 every weight has a leading seed axis, and one batched matrix product computes all S
 networks. :func:`init_stack` draws their initial weights with NumPy, so that a PyTorch lab
 and a TensorFlow lab start from the same networks; :func:`train` runs the caller's step,
-scores the caller's snapshots of the generators and returns a :class:`StackRun`.
+scores the caller's snapshots of the generators with the caller's scorer (points on a 2-D
+benchmark by :func:`helpers.collapse.evaluate`, digits by the pinned network) and returns a
+:class:`StackRun`.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
-
-from .collapse import ModeReport, evaluate
-from .mixtures import Benchmark, resolve
 
 __all__ = ["StackRun", "init_stack", "train"]
 
@@ -50,25 +50,30 @@ def init_stack(sizes: Sequence[int], seeds: Sequence[int], salt: int = 0) -> lis
 class StackRun:
     """What :func:`train` recorded: per-step metrics, snapshots and their scores.
 
-    ``history[name]``: (steps, S) float array of a metric the step returned. ``snapshots``:
-    ``(step, points (S, n, 2))`` pairs. ``reports[i][s]``: the :class:`ModeReport` of seed s at
-    snapshot i. ``seconds``: wall time of the training steps, without the snapshots.
+    ``history[name]``: (steps, S) float array of a metric the step returned. ``steps[i]``: the
+    number of steps taken when snapshot i was taken. ``reports[i][s]``: what the scorer made of
+    seed s's samples at snapshot i. ``samples``: the samples of every snapshot, (S, ...) each,
+    or of the last one only (``keep_all=False``). ``seconds``: wall time of the training steps,
+    without the snapshots and their scores.
     """
 
-    benchmark: str
     history: dict[str, np.ndarray]
-    snapshots: list[tuple[int, np.ndarray]]
-    reports: list[list[ModeReport]]
+    steps: list[int]
+    reports: list[list[Any]]
+    samples: list[np.ndarray]
     seconds: float
 
     @property
-    def final(self) -> list[ModeReport]:
+    def final(self) -> list[Any]:
         """The reports of the last snapshot, one per seed."""
         return self.reports[-1]
 
-    def mode_counts(self) -> np.ndarray:
-        """(snapshots, S) int: modes captured by each seed at each snapshot."""
-        return np.array([[r.modes for r in row] for row in self.reports])
+    def scores(self, name: str) -> np.ndarray:
+        """(snapshots, S): the score ``name`` of each seed at each snapshot, an attribute of
+        the reports (``"modes"`` of a :class:`~helpers.collapse.ModeReport`) or a key of
+        dict reports."""
+        return np.array([[r[name] if isinstance(r, Mapping) else getattr(r, name) for r in row]
+                         for row in self.reports])
 
 
 def _per_seed(value, name: str, step: int) -> np.ndarray:
@@ -85,16 +90,31 @@ def _per_seed(value, name: str, step: int) -> np.ndarray:
     return array
 
 
-def train(step, steps: int, *, snapshot, benchmark: Benchmark | str, every: int | None = None,
+def _samples(value) -> np.ndarray:
+    """A snapshot as a NumPy array with a leading seed axis; floats as float32."""
+    if hasattr(value, "detach"):  # torch: leave the graph and the GPU first
+        value = value.detach().cpu()
+    array = np.asarray(value)
+    if array.ndim < 2:
+        raise ValueError(f"snapshot() must return one row of samples per seed, (S, n, ...), "
+                         f"got shape {array.shape}")
+    return array.astype(np.float32) if np.issubdtype(array.dtype, np.floating) else array
+
+
+def train(step: Callable[[int], dict], steps: int, *, snapshot: Callable[[], Any],
+          score: Callable[[np.ndarray], Any], every: int | None = None, keep_all: bool = True,
           desc: str = "training", progress: bool = True) -> StackRun:
     """Run ``step(i)`` for i = 0 .. steps-1 and score ``snapshot()`` along the way.
 
     ``step(i)`` trains every seed once and returns a dict of named metrics, each a scalar or
-    one value per seed (arrays or tensors). ``snapshot()`` returns the generators' points,
-    (S, n, 2), scored on ``benchmark`` per seed; it is called every ``every`` steps (default:
-    only at the end) and always after the last step. A non-finite metric stops the run with a
-    :class:`~helpers.loop.NonFiniteLossError` (a ``FloatingPointError``) that names it and the
-    step. ``steps`` and ``every`` may be NumPy integers.
+    one value per seed (arrays or tensors). ``snapshot()`` returns the generators' samples,
+    (S, n, ...), one row per seed; ``score`` is called on each seed's row (n, ...) and what it
+    returns is kept as that seed's report (``functools.partial(collapse.evaluate,
+    benchmark="ring")`` scores points on the ring). Snapshots are taken every ``every`` steps
+    (default: only at the end) and always after the last step; ``keep_all=False`` keeps the
+    samples of the last one only (digits take room), scoring every one. A non-finite metric
+    stops the run with a :class:`~helpers.loop.NonFiniteLossError` (a ``FloatingPointError``)
+    that names it and the step. ``steps`` and ``every`` may be NumPy integers.
     """
     import time
 
@@ -104,21 +124,19 @@ def train(step, steps: int, *, snapshot, benchmark: Benchmark | str, every: int 
     def plain(value):  # NumPy integers as Python ints; anything else as given, to be refused
         return value.item() if isinstance(value, np.integer) else value
 
-    bench = resolve(benchmark)
     steps = positive_int("steps", plain(steps))
     every = None if every is None else positive_int("every", plain(every))
+    if not callable(score):
+        raise TypeError(f"score must be a function of one seed's samples, got "
+                        f"{type(score).__name__}")
     history: dict[str, list[np.ndarray]] = {}
-    snapshots, reports, seconds = [], [], 0.0
+    taken, reports, samples, seconds = [], [], [], 0.0
 
     def take(i: int) -> None:
-        points = snapshot()
-        if hasattr(points, "detach"):
-            points = points.detach().cpu()
-        points = np.asarray(points, dtype=np.float32)
-        if points.ndim != 3 or points.shape[2] != 2:
-            raise ValueError(f"snapshot() must return points of shape (S, n, 2), got {points.shape}")
-        snapshots.append((i, points))
-        reports.append([evaluate(p, bench) for p in points])
+        array = _samples(snapshot())
+        taken.append(i)
+        reports.append([score(row) for row in array])
+        samples[:] = [*(samples if keep_all else []), array]
 
     with progress_bar(steps, desc, disable=not progress) as bar:
         for i in range(steps):
@@ -132,5 +150,5 @@ def train(step, steps: int, *, snapshot, benchmark: Benchmark | str, every: int 
             if (every and (i + 1) % every == 0) or i + 1 == steps:
                 take(i + 1)
             bar.update(1)
-    return StackRun(benchmark=bench.name, history={k: np.stack(v) for k, v in history.items()},
-                    snapshots=snapshots, reports=reports, seconds=seconds)
+    return StackRun(history={k: np.stack(v) for k, v in history.items()}, steps=taken,
+                    reports=reports, samples=samples, seconds=seconds)

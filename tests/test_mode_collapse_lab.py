@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LAB = ROOT / "notebooks" / "06_mode_collapse_tensorflow.ipynb"
-DEFINITIONS = ("HP = dict(", "import math", "def mlp(", "def make_gan(")
+DEFINITIONS = ("HP = dict(", "from helpers import collapse", "def mlp(", "def make_gan(")
 
 
 @pytest.fixture(scope="module")
@@ -26,9 +26,9 @@ def lab() -> dict:
 
     cells = [c.source for c in nbformat.read(LAB, as_version=4).cells if c.cell_type == "code"]
     namespace = {"BUDGET": budget_for("fast"), "FRAMEWORK": "tensorflow"}
-    for start in DEFINITIONS:
-        (source,) = [s for s in cells if s.startswith(start)]
-        exec(compile(source, f"<{LAB.name}: {start}>", "exec"), namespace)
+    for marker in DEFINITIONS:  # each in one cell
+        (source,) = [s for s in cells if marker in s]
+        exec(compile(source, f"<{LAB.name}: {marker}>", "exec"), namespace)
     return namespace
 
 
