@@ -23,7 +23,8 @@ around that. Nor is its reverse KL 0: with m high-quality points the histogram i
 about 0.0014 for the ring and 0.0049 for the grid at 2,500 points. Differences below these
 floors are noise. More points capture more rare modes, so compare runs at equal ``n``.
 
-:func:`summarise` gives mean and standard deviation over seeds. NumPy only, so both
+:func:`summarise` gives mean and standard deviation over seeds, and :func:`reverse_kl_text`
+the reverse KL's in words, counting the seeds that have none. NumPy only, so both
 frameworks' labs score their generators identically.
 """
 from __future__ import annotations
@@ -42,7 +43,7 @@ EVAL_POINTS = 2_500  # points generated per evaluation, as in VEEGAN and PacGAN
 METRICS = ("modes", "high_quality_pct", "reverse_kl")
 
 __all__ = ["EVAL_POINTS", "HQ_RADIUS", "METRICS", "ModeReport", "TRUE_HQ_PROBABILITY",
-           "evaluate", "summarise"]
+           "evaluate", "reverse_kl_text", "summarise"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,9 +105,11 @@ def summarise(reports: Sequence[ModeReport]) -> dict[str, float]:
     """Mean and sample standard deviation (ddof = 1) of each metric over runs (seeds).
 
     Returns ``{"modes_mean", "modes_std", "high_quality_pct_mean", "high_quality_pct_std",
-    "reverse_kl_mean", "reverse_kl_std"}``, ready for ``save_results``. A run whose reverse KL
-    is NaN (no high-quality point) makes the reverse-KL entries NaN, rather than quietly
-    averaging over the other runs. Needs at least two reports of one benchmark.
+    "reverse_kl_mean", "reverse_kl_std", "runs", "no_hq_runs"}``, ready for ``save_results``.
+    A run without a high-quality point has no reverse KL: the reverse-KL entries are taken
+    over the other runs, and ``no_hq_runs`` counts the runs left out (NaN remains only where
+    no run, or for the spread fewer than two, has a value). Needs at least two reports of one
+    benchmark; :func:`reverse_kl_text` says all this in words.
     """
     reports = list(reports)
     if len(reports) < 2:
@@ -119,6 +122,27 @@ def summarise(reports: Sequence[ModeReport]) -> dict[str, float]:
     summary = {}
     for metric in METRICS:
         values = np.array([getattr(r, metric) for r in reports], dtype=np.float64)
-        summary[f"{metric}_mean"] = float(values.mean())
-        summary[f"{metric}_std"] = float(values.std(ddof=1))
+        if metric == "reverse_kl":  # undefined without high-quality points
+            missing = int(np.isnan(values).sum())
+            values = values[~np.isnan(values)]
+        summary[f"{metric}_mean"] = float(values.mean()) if len(values) else math.nan
+        summary[f"{metric}_std"] = float(values.std(ddof=1)) if len(values) > 1 else math.nan
+    summary["runs"] = float(len(reports))
+    summary["no_hq_runs"] = float(missing)
     return summary
+
+
+def reverse_kl_text(summary: dict[str, float], digits: int = 3) -> str:
+    """The reverse KL of a :func:`summarise` summary for a table: mean ± standard deviation
+    over the seeds that have high-quality points, with the seeds that have none counted."""
+    runs, missing = int(summary["runs"]), int(summary["no_hq_runs"])
+    if missing == runs:
+        return f"undefined: none of {runs} seeds has high-quality points"
+    text = f"{summary['reverse_kl_mean']:.{digits}f}"
+    if runs - missing > 1:
+        text += f" ± {summary['reverse_kl_std']:.{digits}f}"
+    else:
+        text += " (one seed)"
+    if missing:
+        text += f"; {missing} of {runs} seeds without high-quality points"
+    return text

@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from helpers.collapse import (EVAL_POINTS, HQ_RADIUS, TRUE_HQ_PROBABILITY, ModeReport,
-                              evaluate, summarise)
+                              evaluate, reverse_kl_text, summarise)
 from helpers.mixtures import BENCHMARKS, Benchmark, sample
 
 
@@ -183,7 +183,8 @@ def test_summarise_known_reports():
     reports = [_report(8, 98.0, 0.25), _report(6, 96.0, 0.5), _report(7, 100.0, 0.75)]
     s = summarise(reports)
     assert list(s) == ["modes_mean", "modes_std", "high_quality_pct_mean",
-                       "high_quality_pct_std", "reverse_kl_mean", "reverse_kl_std"]
+                       "high_quality_pct_std", "reverse_kl_mean", "reverse_kl_std", "runs",
+                       "no_hq_runs"]
     assert s["modes_mean"] == 7.0 and s["modes_std"] == pytest.approx(1.0)
     assert s["high_quality_pct_mean"] == pytest.approx(98.0)
     assert s["high_quality_pct_std"] == pytest.approx(2.0)
@@ -199,10 +200,41 @@ def test_summarise_of_evaluated_seeds():
     assert s["modes_mean"] == 8 and s["modes_std"] == 0
 
 
-def test_summarise_keeps_a_nan_reverse_kl_visible():
-    s = summarise([_report(0, 0.0, math.nan), _report(8, 99.0, 0.01)])
-    assert math.isnan(s["reverse_kl_mean"]) and math.isnan(s["reverse_kl_std"])
-    assert s["modes_mean"] == 4.0
+def test_summarise_counts_the_seeds_without_high_quality_points_and_leaves_them_out():
+    s = summarise([_report(0, 0.0, math.nan), _report(8, 99.0, 0.25), _report(6, 97.0, 0.75)])
+    assert s["runs"] == 3 and s["no_hq_runs"] == 1
+    assert s["reverse_kl_mean"] == pytest.approx(0.5) and s["reverse_kl_std"] == pytest.approx(
+        math.sqrt(0.125))
+    assert s["modes_mean"] == pytest.approx(14 / 3)  # the other scores count every seed
+    one = summarise([_report(0, 0.0, math.nan), _report(8, 99.0, 0.01)])
+    assert one["reverse_kl_mean"] == 0.01 and math.isnan(one["reverse_kl_std"])
+    none = summarise([_report(0, 0.0, math.nan)] * 3)
+    assert none["no_hq_runs"] == 3 and math.isnan(none["reverse_kl_mean"])
+
+
+@pytest.mark.parametrize("kls, text", [
+    ([0.25, 0.75], "0.500 ± 0.354"),
+    ([math.nan, 0.25, 0.75], "0.500 ± 0.354; 1 of 3 seeds without high-quality points"),
+    ([math.nan, 0.25, math.nan], "0.250 (one seed); 2 of 3 seeds without high-quality points"),
+    ([math.nan] * 5, "undefined: none of 5 seeds has high-quality points"),
+])
+def test_reverse_kl_text_never_shows_nan_and_says_which_seeds_are_left_out(kls, text):
+    reports = [_report(0 if math.isnan(k) else 8, 0.0 if math.isnan(k) else 99.0, k)
+               for k in kls]
+    shown = reverse_kl_text(summarise(reports))
+    assert shown == text and "nan" not in shown
+
+
+def test_reverse_kl_text_of_evaluated_seeds_and_its_digits():
+    ring = BENCHMARKS["ring"]
+    far = ring.means[:1] + 0.5  # no point within 3σ of a mode
+    reports = [evaluate(np.repeat(ring.means[:k], 3, axis=0), ring) for k in (1, 2)]
+    reports.append(evaluate(np.repeat(far, 10, axis=0), ring))
+    s = summarise(reports)
+    assert s["no_hq_runs"] == 1
+    assert reverse_kl_text(s, digits=2) == (
+        f"{(math.log(8) + math.log(4)) / 2:.2f} ± {math.log(2) / math.sqrt(2):.2f}; "
+        "1 of 3 seeds without high-quality points")
 
 
 @pytest.mark.parametrize("reports, message", [
