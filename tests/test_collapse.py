@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from helpers.collapse import (EVAL_POINTS, HQ_RADIUS, TRUE_HQ_PROBABILITY, ModeReport,
-                              evaluate, reverse_kl_text, summarise)
+from helpers.collapse import (EVAL_POINTS, HELD_SHARE, HQ_RADIUS, TRUE_HQ_PROBABILITY,
+                              ModeReport, evaluate, hops, reverse_kl_text, summarise)
 from helpers.mixtures import BENCHMARKS, Benchmark, sample
 
 
@@ -277,3 +277,56 @@ def test_report_stores_its_counts_as_ints():
     report = ModeReport(benchmark="b", n=3, modes=2, high_quality_pct=100.0, reverse_kl=0.0,
                         counts=[1.0, 2.0])
     assert report.counts.dtype == np.int64 and report.counts.tolist() == [1, 2]
+
+
+# --- modes held, and hops between snapshots ----------------------------------------------------
+
+def _on_modes(benchmark: str, points_per_mode: dict[int, int], n: int) -> ModeReport:
+    """A report of n points: points_per_mode[k] exactly on mode k, the rest off every mode."""
+    b = BENCHMARKS[benchmark]
+    on = np.concatenate([np.repeat(b.means[[k]], c, axis=0) for k, c in points_per_mode.items()])
+    off = np.repeat(_midpoints(b)[:1], n - len(on), axis=0)
+    return evaluate(np.concatenate([on, off]), b)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("seed", range(3))
+def test_true_samples_hold_every_mode(name, seed):
+    report = evaluate(sample(name, EVAL_POINTS, np.random.default_rng(seed)), name)
+    assert report.held().tolist() == list(range(BENCHMARKS[name].n_modes))
+
+
+def test_a_mode_is_held_from_the_stated_share_of_the_points_on():
+    assert HELD_SHARE == 0.01
+    report = _on_modes("grid", {0: 2_000, 7: 25, 9: 24, 11: 3}, n=2_500)
+    assert report.modes == 4  # captured: any high-quality point
+    assert report.held().tolist() == [0, 7]  # held: 25 of 2,500 points and more
+    assert report.held(0.001).tolist() == [0, 7, 9, 11]
+    assert report.held(1.0).tolist() == []
+    for share in (0, -0.1, 1.5, True, "1%"):
+        with pytest.raises(ValueError, match="share must be a number in"):
+            report.held(share)
+
+
+def test_stray_points_are_capture_noise_not_hops():
+    n = 2_500
+    snapshots = [
+        _on_modes("ring", {0: 2_400}, n),
+        _on_modes("ring", {0: 2_400, 5: 3}, n),       # strays pass mode 5: captured, not held
+        _on_modes("ring", {0: 2_400, 2: 1}, n),       # ... then mode 2
+        _on_modes("ring", {3: 2_300, 0: 10}, n),      # the generator moves to mode 3: a hop
+        _on_modes("ring", {3: 2_300, 0: 10, 6: 40}, n),  # and takes mode 6 as well: a hop
+    ]
+    captured = [set(np.flatnonzero(r.counts)) for r in snapshots]
+    assert sum(a != b for a, b in zip(captured[:-1], captured[1:])) == 4
+    assert hops(snapshots) == 2
+    assert hops(snapshots, share=0.0001) == 4  # a share too small counts the strays again
+    assert hops(snapshots[:1]) == 0 and hops([]) == 0
+
+
+def test_hops_refuses_mixed_or_foreign_reports():
+    ring, grid = _on_modes("ring", {0: 10}, 10), _on_modes("grid", {0: 10}, 10)
+    with pytest.raises(ValueError, match="one benchmark"):
+        hops([ring, grid])
+    with pytest.raises(ValueError, match="ModeReport"):
+        hops([ring, {"modes": 1}])
