@@ -36,7 +36,8 @@ GAN_GRID = 6                     # GAN samples shown: the first GAN_GRID ** 2 st
 BENCHMARK = "ring"               # chapter 6's benchmark shown
 METHOD_NAMES = {"gan": "plain GAN", "pac2_mbstd": "PacGAN2 + minibatch std",
                 "pac2": "PacGAN2", "pac4": "PacGAN4", "mbstd": "minibatch std",
-                "unrolled": "unrolled GAN", "wgan_gp": "WGAN-GP", "dropout": "dropout in D",
+                "unrolled": "unrolled GAN", "unrolled10": "unrolled GAN, 10 steps",
+                "wgan_gp": "WGAN-GP", "dropout": "dropout in D",
                 "sgd": "SGD", "sgd_hi": "SGD, large steps"}
 
 
