@@ -134,18 +134,11 @@ def test_evaluate_accepts_integer_points_and_tensors():
     report = evaluate(np.array([[0, 0], [2, 2], [1, 1]]), grid)
     assert report.modes == 2 and report.high_quality_pct == pytest.approx(200 / 3)
 
-    class FakeTensor:  # what a torch tensor on a GPU that needs a gradient offers
-        def __init__(self, array):
-            self.array = array
-
-        def detach(self):
-            return self
-
-        def cpu(self):
-            return self.array
+    import torch
 
     x = sample(grid, 200, np.random.default_rng(0))
-    assert evaluate(FakeTensor(x), grid).metrics() == evaluate(x, grid).metrics()
+    tensor = torch.tensor(x, requires_grad=True)  # as a generator returns it
+    assert evaluate(tensor, grid).metrics() == evaluate(x, grid).metrics()
 
 
 def test_report_is_frozen_and_prints_a_line():
