@@ -47,7 +47,7 @@ help:
 	@echo "                  their programs, and so their stamps, stay the same"
 	@echo "make bench        time the helpers training loop against a DataLoader loop"
 	@echo "make mutation     mutation testing of the helpers the book's numbers rest on (over an hour;"
-	@echo "                  MODULES=\"fid modes\" to pick; not part of make test)"
+	@echo "                  MODULES=\"fid vae\" to pick; not part of make test)"
 	@echo "make env          create or update .venv;  make browser  install headless Chromium"
 	@echo "make python       say which Python is used;  make clean  remove _build and checkpoints"
 	@echo "PY=3.X            use another supported Python ($(SUPPORTED)) in .venv-3.X"

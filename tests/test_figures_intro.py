@@ -13,7 +13,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from helpers.digits import load_samples  # noqa: E402
-from helpers.modes import evaluate, load_points  # noqa: E402
+from helpers.collapse import evaluate  # noqa: E402
+from helpers.point_files import load_points  # noqa: E402
 from helpers.recorded import load_recorded  # noqa: E402
 from tools import figures_intro  # noqa: E402
 

@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from helpers import load_mnist  # noqa: E402
 from helpers.digits import load_samples  # noqa: E402
-from helpers.modes import evaluate, load_points  # noqa: E402
+from helpers.collapse import evaluate  # noqa: E402
+from helpers.point_files import load_points  # noqa: E402
 from helpers.recorded import load_recorded  # noqa: E402
 from tools.figure_style import STYLE, WIDTH, draw, save  # noqa: E402
 
@@ -35,7 +36,8 @@ GAN_GRID = 6                     # GAN samples shown: the first GAN_GRID ** 2 st
 BENCHMARK = "ring"               # chapter 6's benchmark shown
 METHOD_NAMES = {"gan": "plain GAN", "pac2_mbstd": "PacGAN2 + minibatch std",
                 "pac2": "PacGAN2", "pac4": "PacGAN4", "mbstd": "minibatch std",
-                "unrolled": "unrolled GAN", "wgan_gp": "WGAN-GP", "dropout": "dropout in D",
+                "unrolled": "unrolled GAN", "unrolled10": "unrolled GAN, 10 steps",
+                "wgan_gp": "WGAN-GP", "dropout": "dropout in D",
                 "sgd": "SGD", "sgd_hi": "SGD, large steps"}
 
 

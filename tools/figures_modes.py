@@ -24,8 +24,9 @@ from matplotlib.patches import Circle  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from tools.figure_style import FONT, STYLE, WIDTH, draw, save  # noqa: E402
-from helpers.modes import (BENCHMARKS, EVAL_POINTS, HQ_RADIUS, TRUE_HQ_PROBABILITY,  # noqa: E402
-                           evaluate, plot_points, sample)
+from helpers.collapse import EVAL_POINTS, HQ_RADIUS, TRUE_HQ_PROBABILITY, evaluate  # noqa: E402
+from helpers.mixtures import BENCHMARKS, sample  # noqa: E402
+from helpers.mode_plots import plot_points  # noqa: E402
 
 
 
@@ -73,7 +74,7 @@ def benchmarks(path: Path) -> None:
         # true samples: every mode captured, the high-quality share where the binomial law says
         assert report.modes == bench.n_modes, report
         assert abs(report.high_quality_pct / 100 - TRUE_HQ_PROBABILITY) < Z * sd, report
-        # the offsets reproduce helpers.modes.evaluate's count of high-quality points
+        # the offsets reproduce helpers.collapse.evaluate's count of high-quality points
         assert int(outside.sum()) == EVAL_POINTS - int(report.counts.sum())
         # the modes are far apart in sigma: the nearest mode is the one a sample came from
         gaps = np.linalg.norm(bench.means[:, None] - bench.means[None], axis=2)
@@ -363,7 +364,7 @@ def stored_scores(framework: str) -> tuple[dict, dict, dict]:
     Checks that the scores recomputed from the stored points are the ones the lab recorded in
     results/06_mode_collapse.json, so the figure and the page's numbers are the same runs.
     """
-    from helpers.modes import load_points
+    from helpers.point_files import load_points
     from helpers.recorded import load_recorded
 
     points, benches, _ = load_points(RESULTS / f"06_mode_collapse_samples_{framework}.npz")

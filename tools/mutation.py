@@ -1,7 +1,7 @@
 """Mutation testing of the helpers modules the book's numbers rest on (``make mutation``).
 
     python tools/mutation.py                 every module in tools/mutation.toml, in its order
-    python tools/mutation.py fid modes       only these (helpers/fid.py, helpers/modes.py)
+    python tools/mutation.py fid vae        only these (helpers/fid.py, helpers/vae.py)
     python tools/mutation.py --jobs 2 ...    mutants tested side by side (default: 2)
 
 Each module is tested with mutmut (pinned in requirements-mutation.txt) in a temporary copy
