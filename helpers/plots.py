@@ -121,6 +121,7 @@ METRIC_WORDS = {
     "d_fake": ("D on generated images", "mean probability"),
     "epoch_time": ("time per epoch", "s"),
 }
+PANEL = (4.0, 3.2)  # inches: a panel of plot_history; two a row fit MAX_WIDTH
 LOG_SPAN = 20.0  # a panel whose positive values span more than this factor gets a log axis
 ZOOM = 5.0  # ... unless all epochs span this many times the later 80%'s narrow range: a zoom
 
@@ -169,7 +170,7 @@ def _scale(ax, curves: list[np.ndarray]) -> None:
 
 def plot_history(histories: Mapping, metrics: Sequence[str] | None = None, *,
                  title: str | None = None):
-    """Training curves, one panel per metric, one line per run.
+    """Training curves, one panel per metric, two panels a row, one line per run.
 
     ``histories`` is one history (``{"loss": [...], ...}``) or a dict of them keyed by run
     label, e.g. ``{"PyTorch": h1, "TensorFlow": h2}``. Each panel is titled in words with its
@@ -188,7 +189,14 @@ def plot_history(histories: Mapping, metrics: Sequence[str] | None = None, *,
         missing = [m for m in metrics if m not in history]
         if missing:
             raise ValueError(f"run {label!r} has no metric {missing}; it has {sorted(history)}")
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.2), squeeze=False)
+    if not metrics:
+        raise ValueError("no metrics to plot")
+    ncols = min(2, len(metrics))
+    nrows = math.ceil(len(metrics) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(PANEL[0] * ncols, PANEL[1] * nrows),
+                             squeeze=False)
+    for ax in axes.flat[len(metrics):]:  # an odd number of panels leaves one place empty
+        ax.remove()
     for ax, metric in zip(axes.flat, metrics):
         for label, history in runs.items():
             values = history[metric]
@@ -206,7 +214,7 @@ def plot_history(histories: Mapping, metrics: Sequence[str] | None = None, *,
         if any(runs):
             ax.legend()
     if title:
-        fig.suptitle(title)
+        _suptitle(fig, title)
     fig.tight_layout()
     return fig
 

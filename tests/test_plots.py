@@ -141,6 +141,24 @@ def test_a_grid_narrower_than_the_column_keeps_its_scale():
     assert 5.0 < with_rows.get_figwidth() < 5.5  # the row labels add their room
 
 
+@pytest.mark.parametrize("count", [1, 2, 3, 4])
+@pytest.mark.parametrize("title", [None, LONG_TITLE])
+def test_plot_history_draws_two_readable_panels_a_row_within_the_column(count, title):
+    metrics = ["loss", "test_loss", "train_error_pct", "test_error_pct"][:count]
+    run = {m: list(np.linspace(2.0, 1.0, 12)) for m in metrics}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = plot_history({"PyTorch": run, "TensorFlow": dict(run)}, metrics, title=title)
+        assert stored_width(fig) <= WIDEST_PX
+    axes = fig.get_axes()
+    assert [ax.get_title() for ax in axes] == [describe_metric(m)[0] for m in metrics]
+    assert len({round(ax.get_position().x0, 3) for ax in axes}) == min(count, 2)
+    assert len({round(ax.get_position().y0, 3) for ax in axes}) == (count + 1) // 2
+    assert min(ax.get_window_extent().width for ax in axes) / fig.dpi > 2.5  # inches
+    with pytest.raises(ValueError, match="no metrics"):
+        plot_history(run, [])
+
+
 @pytest.mark.parametrize("metric, words", [
     ("test_error_pct", ("test error", "%")), ("small_gap_pp", ("small gap", "points")),
     ("test_sq_err", ("test squared error", "per image")),
