@@ -59,7 +59,9 @@ def get_device(framework: str = "torch", *, verbose: bool = True):
     if verbose:
         print(f"{framework} device: {device} — {name}")
     if on_cpu and current_budget().full:
-        warnings.warn("full mode on a CPU: expect long training times (see each lab's "
+        # Two lines, so that a stored warning ("this cell, line 28: RuntimeWarning: ...")
+        # fits the page's 80 characters.
+        warnings.warn("full mode on a CPU: expect long training\ntimes (see each lab's "
                       "stored wall time)", RuntimeWarning, stacklevel=_caller_outside_package())
     return device
 

@@ -9,7 +9,7 @@ from .seed import seed_everything
 def setup_lab(framework: str, seed: int = 0) -> tuple[Budget, object]:
     """Import ``framework``, seed everything, pick and print the device and the mode.
 
-    Returns ``(budget, device)``.
+    In fast mode a second line says how to get the book's runs. Returns ``(budget, device)``.
     """
     if framework not in FRAMEWORKS:
         raise ValueError(f"framework must be one of {FRAMEWORKS}, got {framework!r}")
@@ -21,6 +21,7 @@ def setup_lab(framework: str, seed: int = 0) -> tuple[Budget, object]:
     budget = current_budget()
     device = get_device(framework)
     sizes = f"train {budget.train_size or 'all'}, test {budget.test_size or 'all'}"
-    hint = "" if budget.full else "; BOOK_MODE=full gives the book's runs"
-    print(f"mode: {budget.mode} ({sizes}{hint}) · seed {seed}")
+    print(f"mode: {budget.mode} ({sizes}) · seed {seed}")
+    if not budget.full:
+        print("BOOK_MODE=full gives the book's runs")
     return budget, device

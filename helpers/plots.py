@@ -1,7 +1,8 @@
 """Figures every chapter draws: image grids, training curves, 2-D latent codes.
 
 Functions take NumPy arrays, torch tensors or TensorFlow tensors, and histories from either
-training loop (same metric names), and return the matplotlib ``Figure``.
+training loop (same metric names), and return the matplotlib ``Figure``. Each figure is at most
+:data:`MAX_WIDTH` inches wide, so that the book's column shows its text readably.
 """
 from __future__ import annotations
 
@@ -11,6 +12,24 @@ from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+
+
+# A lab's figure is saved at 100 dpi with a tight bounding box, which pads it by 0.1 inch on
+# each side; the book's column shows a figure of at most 944 px with its 10-pt text at 9 px or
+# more (tests/test_lab_figures.py). So a figure and all it draws fit 9.44 - 0.2 inches.
+MAX_WIDTH = 9.2  # inches
+LABEL_HEIGHT = 0.25  # inches above an image of image_grid for its label (9 pt)
+
+
+def _suptitle(fig, title: str) -> float:
+    """``title`` above ``fig``, wrapped over lines until it is at most MAX_WIDTH wide; returns
+    its height in inches."""
+    text = fig.suptitle(title)
+    chars = len(title)
+    while chars > 20 and text.get_window_extent().width > MAX_WIDTH * fig.dpi:
+        chars -= 5
+        text.set_text(textwrap.fill(title, chars))
+    return text.get_window_extent().height / fig.dpi
 
 
 def to_numpy(x) -> np.ndarray:
@@ -45,7 +64,14 @@ def image_grid(images, labels: Sequence | None = None, *, ncols: int = 10,
                title: str | None = None, scale: float = 1.0, rows: Sequence[str] | None = None):
     """Show images in a grid, optionally with a label above each and, with ``rows``, a label
     left of each row (what the row shows: "originals", "reconstructions", ...); a row label
-    longer than 20 characters is wrapped over lines."""
+    longer than 20 characters is wrapped over lines, and so is a ``title`` wider than
+    :data:`MAX_WIDTH`.
+
+    ``scale`` is the width of one image in inches; row labels add their own width. A grid
+    that would be wider than :data:`MAX_WIDTH` inches, such as 10 columns at the default
+    scale, is drawn MAX_WIDTH wide instead, every image smaller: a larger ``scale`` gives
+    the same figure as the largest that fits, and a smaller one is kept.
+    """
     images = as_images(images)
     n = len(images)
     if n == 0:
@@ -58,20 +84,28 @@ def image_grid(images, labels: Sequence | None = None, *, ncols: int = 10,
     nrows = math.ceil(n / ncols)
     if rows is not None and len(rows) != nrows:
         raise ValueError(f"{nrows} rows of images but {len(rows)} row labels")
-    fig, axes = plt.subplots(nrows, ncols, figsize=(scale * ncols, scale * nrows * 1.1),
-                             squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
             ax.imshow(images[i], cmap="gray_r", vmin=0, vmax=1)
             if labels is not None:
                 ax.set_title(str(labels[i]), fontsize=9)
-    for r, text in enumerate(rows or []):
-        axes[r, 0].text(-0.08, 0.5, textwrap.fill(str(text), 20), transform=axes[r, 0].transAxes, ha="right",
-                        va="center", fontsize=9)
+    gap = 0.08 if rows else 0.0  # between a row label and its row, in images' widths
+    texts = [axes[r, 0].text(-gap, 0.5, textwrap.fill(str(text), 20), ha="right", va="center",
+                             transform=axes[r, 0].transAxes, fontsize=9)
+             for r, text in enumerate(rows or [])]
+    # The row labels' room, then the images' size in what is left of MAX_WIDTH; a row is as
+    # tall as its image and the label above it, or as its row label.
+    extents = [t.get_window_extent() for t in texts]
+    room = max((e.width for e in extents), default=0) / fig.dpi
+    scale = min(scale, (MAX_WIDTH - room) / (ncols + gap))
+    row = scale + (LABEL_HEIGHT if labels is not None else 0.1 * scale)
+    row = max([row] + [e.height / fig.dpi + 0.1 for e in extents])
+    fig.set_size_inches(scale * (ncols + gap) + room, row * nrows)
     if title:
-        fig.suptitle(title)
-    fig.tight_layout()
+        fig.set_figheight(fig.get_figheight() + _suptitle(fig, title) + 0.1)
+    fig.tight_layout(pad=0.6, w_pad=0.5, h_pad=0.5)
     return fig
 
 
@@ -87,6 +121,7 @@ METRIC_WORDS = {
     "d_fake": ("D on generated images", "mean probability"),
     "epoch_time": ("time per epoch", "s"),
 }
+PANEL = (4.0, 3.2)  # inches: a panel of plot_history; two a row fit MAX_WIDTH
 LOG_SPAN = 20.0  # a panel whose positive values span more than this factor gets a log axis
 ZOOM = 5.0  # ... unless all epochs span this many times the later 80%'s narrow range: a zoom
 
@@ -135,7 +170,7 @@ def _scale(ax, curves: list[np.ndarray]) -> None:
 
 def plot_history(histories: Mapping, metrics: Sequence[str] | None = None, *,
                  title: str | None = None):
-    """Training curves, one panel per metric, one line per run.
+    """Training curves, one panel per metric, two panels a row, one line per run.
 
     ``histories`` is one history (``{"loss": [...], ...}``) or a dict of them keyed by run
     label, e.g. ``{"PyTorch": h1, "TensorFlow": h2}``. Each panel is titled in words with its
@@ -154,7 +189,14 @@ def plot_history(histories: Mapping, metrics: Sequence[str] | None = None, *,
         missing = [m for m in metrics if m not in history]
         if missing:
             raise ValueError(f"run {label!r} has no metric {missing}; it has {sorted(history)}")
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.2), squeeze=False)
+    if not metrics:
+        raise ValueError("no metrics to plot")
+    ncols = min(2, len(metrics))
+    nrows = math.ceil(len(metrics) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(PANEL[0] * ncols, PANEL[1] * nrows),
+                             squeeze=False)
+    for ax in axes.flat[len(metrics):]:  # an odd number of panels leaves one place empty
+        ax.remove()
     for ax, metric in zip(axes.flat, metrics):
         for label, history in runs.items():
             values = history[metric]
@@ -172,7 +214,7 @@ def plot_history(histories: Mapping, metrics: Sequence[str] | None = None, *,
         if any(runs):
             ax.legend()
     if title:
-        fig.suptitle(title)
+        _suptitle(fig, title)
     fig.tight_layout()
     return fig
 

@@ -13,6 +13,8 @@ from pathlib import Path
 from .config import current_budget
 
 FRAMEWORKS = ("torch", "tensorflow")
+COLUMN = 80      # characters a line of a lab's page shows
+INDENT = "  "    # before each line of a record's items
 
 
 def results_dir() -> Path:
@@ -21,7 +23,11 @@ def results_dir() -> Path:
 
 def save_results(chapter: str, framework: str, values: dict[str, float], *,
                  directory: str | Path | None = None) -> Path | None:
-    """Record ``values`` of a full-mode run; in fast mode say so and write nothing."""
+    """Record ``values`` of a full-mode run; in fast mode say so and write nothing.
+
+    Prints the file's name on one line and the recorded values, rounded, under it, as many
+    "key value" items a line as fit :data:`COLUMN` characters (:func:`wrap_items`).
+    """
     if framework not in FRAMEWORKS:
         raise ValueError(f"framework must be one of {FRAMEWORKS}, got {framework!r}")
     if not isinstance(values, dict) or not values:
@@ -37,9 +43,21 @@ def save_results(chapter: str, framework: str, values: dict[str, float], *,
     stored[framework] = {k: float(v) for k, v in values.items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(stored, indent=1, sort_keys=True) + "\n")
-    shown = ", ".join(f"{k} {v:.4g}" for k, v in stored[framework].items())
-    print(f"recorded in {path.name} (4 significant digits shown): {shown}")
+    print(f"recorded in {path.name} (4 significant digits shown):")
+    print(wrap_items([f"{k} {v:.4g}" for k, v in stored[framework].items()]))
     return path
+
+
+def wrap_items(items: list[str], width: int = COLUMN, indent: str = INDENT) -> str:
+    """``items`` joined by ", " over indented lines of at most ``width`` characters, each
+    line ending in a comma but the last; an item is never split, so one longer than a line
+    stands alone on its line."""
+    lines: list[list[str]] = [[]]
+    for item in items:
+        if lines[-1] and len(indent + ", ".join([*lines[-1], item]) + ",") > width:
+            lines.append([])
+        lines[-1].append(item)
+    return ",\n".join(indent + ", ".join(line) for line in lines)
 
 
 def load_results(chapter: str, *, directory: str | Path | None = None) -> dict:

@@ -1,3 +1,7 @@
+import base64
+import io
+import warnings
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -8,8 +12,9 @@ import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import torch  # noqa: E402
 
-from helpers.plots import (as_images, describe_metric, image_grid, latent_scatter,  # noqa: E402
-                           plot_history)
+from helpers.plots import (MAX_WIDTH, as_images, describe_metric, image_grid,  # noqa: E402
+                           latent_scatter, plot_history)
+from test_lab_figures import WIDEST_PX, png_width  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -88,6 +93,71 @@ def test_image_grid_wraps_long_row_labels():
     assert texts[0] == "short"
     assert texts[1].replace("\n", " ") == "a row label far too long for one line"
     assert max(len(line) for line in texts[1].splitlines()) <= 20
+
+def stored_width(fig) -> int:
+    """The width in pixels of ``fig`` as a lab stores it: the notebook's inline backend saves
+    a PNG at 100 dpi with a tight bounding box."""
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=100, bbox_inches="tight")
+    return png_width(base64.b64encode(png.getvalue()))
+
+
+LONG_TITLE = ("the ranked sets, each a random draw from its generator, best FID at the top and "
+              "the worst at the bottom, with a title far longer than any figure is wide")
+
+
+@pytest.mark.parametrize("ncols", [10, 30])
+@pytest.mark.parametrize("rows", [False, True])
+@pytest.mark.parametrize("title", [None, LONG_TITLE])
+def test_image_grids_fit_the_column_with_room_for_their_images(ncols, rows, title):
+    images = np.random.default_rng(0).random((2 * ncols, 784))
+    labels = ["test digit", "PCA, k = 10 reconstruction"] if rows else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a layout matplotlib cannot apply warns
+        fig = image_grid(images, ncols=ncols, rows=labels, title=title)
+        assert stored_width(fig) <= WIDEST_PX
+    assert fig.get_figwidth() == pytest.approx(MAX_WIDTH)
+    drawn = sum(ax.get_window_extent().width for ax in fig.get_axes()[:ncols]) / fig.dpi
+    assert drawn > 0.6 * MAX_WIDTH  # the images, not the gaps, take the width
+    if title:
+        assert "\n" in fig.texts[0].get_text()
+
+
+def test_a_scale_too_large_draws_the_grid_the_largest_size_that_fits():
+    images = np.zeros((20, 784))
+    grids = [image_grid(images, ncols=10, rows=["a", "b"], title="t", scale=scale)
+             for scale in (1.0, 2.0)]
+    assert grids[0].get_size_inches() == pytest.approx(grids[1].get_size_inches())
+    assert stored_width(grids[1]) <= WIDEST_PX
+
+
+def test_a_grid_narrower_than_the_column_keeps_its_scale():
+    fig = image_grid(np.zeros((20, 784)), labels=list(range(20)), ncols=10, scale=0.5,
+                     title="digits")
+    assert fig.get_figwidth() == pytest.approx(5.0)
+    assert fig.texts[0].get_text() == "digits"
+    assert stored_width(fig) <= 520
+    with_rows = image_grid(np.zeros((20, 784)), ncols=10, scale=0.5, rows=["a", "b"])
+    assert 5.0 < with_rows.get_figwidth() < 5.5  # the row labels add their room
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4])
+@pytest.mark.parametrize("title", [None, LONG_TITLE])
+def test_plot_history_draws_two_readable_panels_a_row_within_the_column(count, title):
+    metrics = ["loss", "test_loss", "train_error_pct", "test_error_pct"][:count]
+    run = {m: list(np.linspace(2.0, 1.0, 12)) for m in metrics}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = plot_history({"PyTorch": run, "TensorFlow": dict(run)}, metrics, title=title)
+        assert stored_width(fig) <= WIDEST_PX
+    axes = fig.get_axes()
+    assert [ax.get_title() for ax in axes] == [describe_metric(m)[0] for m in metrics]
+    assert len({round(ax.get_position().x0, 3) for ax in axes}) == min(count, 2)
+    assert len({round(ax.get_position().y0, 3) for ax in axes}) == (count + 1) // 2
+    assert min(ax.get_window_extent().width for ax in axes) / fig.dpi > 2.5  # inches
+    with pytest.raises(ValueError, match="no metrics"):
+        plot_history(run, [])
+
 
 @pytest.mark.parametrize("metric, words", [
     ("test_error_pct", ("test error", "%")), ("small_gap_pp", ("small gap", "points")),
