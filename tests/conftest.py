@@ -47,6 +47,22 @@ def copy_of_the_working_tree(destination: Path) -> Path:
     return destination
 
 
+def png_chunk(data: bytes, kind: bytes) -> bytes | None:
+    """The payload of the first ``kind`` chunk (b"IHDR", b"pHYs", ...) of the PNG ``data``,
+    or None when none comes before the image data; ValueError when ``data`` is no PNG."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG")
+    at = 8
+    while at + 8 <= len(data):
+        length, found = int.from_bytes(data[at:at + 4], "big"), data[at + 4:at + 8]
+        if found == kind:
+            return data[at + 8:at + 8 + length]
+        if found == b"IDAT":
+            break  # the header chunks come before the image data
+        at += 12 + length
+    return None
+
+
 def check_ratchet(found: list[str], allowed: int, *, lab: str, problem: str, fix: str,
                   table: str) -> None:
     """A lab written before a rule may keep ``allowed`` of the ``found`` breaches listed in

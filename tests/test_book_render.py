@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import allowed, check_ratchet
+from conftest import allowed, check_ratchet, png_chunk
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
@@ -245,19 +245,11 @@ SMALLEST_PT, READABLE_PX = 10, 9.0
 
 def png_dpi(data: bytes) -> float:
     """The resolution a PNG was saved at, from its pHYs chunk (matplotlib writes it); 72 dpi,
-    a browser's assumption, when the chunk is missing."""
-    if data[:8] != b"\x89PNG\r\n\x1a\n":
-        raise ValueError("not a PNG")
-    at = 8
-    while at + 8 <= len(data):
-        length, kind = int.from_bytes(data[at:at + 4], "big"), data[at + 4:at + 8]
-        if kind == b"pHYs":
-            per_unit, unit = int.from_bytes(data[at + 8:at + 12], "big"), data[at + 16]
-            return per_unit * 0.0254 if unit == 1 else 72.0
-        if kind == b"IDAT":
-            break  # pHYs comes before the image data
-        at += 12 + length
-    return 72.0
+    a browser's assumption, when the chunk is missing or not in metres."""
+    phys = png_chunk(data, b"pHYs")
+    if phys is None or phys[8] != 1:
+        return 72.0
+    return int.from_bytes(phys[:4], "big") * 0.0254
 
 
 def image_bytes(src: str) -> bytes:

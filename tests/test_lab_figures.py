@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import allowed, check_ratchet
+from conftest import allowed, check_ratchet, png_chunk
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -27,10 +27,10 @@ WIDEST_PX = int(COLUMN_PX * TICK_PX / SMALLEST_PX)
 
 def png_width(data: str) -> int:
     """The width in pixels of a base64-encoded PNG, from its IHDR chunk."""
-    raw = base64.b64decode(data)
-    if raw[:8] != b"\x89PNG\r\n\x1a\n" or raw[12:16] != b"IHDR":
-        raise ValueError("not a PNG")
-    return struct.unpack(">I", raw[16:20])[0]
+    header = png_chunk(base64.b64decode(data), b"IHDR")
+    if header is None:
+        raise ValueError("not a PNG: no IHDR chunk")
+    return int.from_bytes(header[:4], "big")
 
 
 def wide_figures(path: Path) -> list[str]:
