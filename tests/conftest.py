@@ -55,3 +55,34 @@ def check_ratchet(found: list[str], allowed: int, *, lab: str, problem: str, fix
     assert len(found) == allowed, (
         f"{lab} now has {len(found)} such case(s), fewer than the {allowed} {table} allows: "
         "lower its entry (or remove it at 0)")
+
+
+# Labs whose stored outputs were made before a rule, with the breaches of it each still shows:
+# (figures wider than 944 px, printed lines over 80 characters, elements of its page that
+# overflow the column in the browser). The digit grids of helpers.image_grid, the one-row
+# panels of helpers.plot_history and helpers.save_results' one-line record are most of them.
+# An entry falls when its lab is re-run with outputs that keep the rule; counts may only fall.
+BEFORE_THE_RULES = {
+    "00_getting_started_pytorch.ipynb": (2, 8, 3),
+    "00_getting_started_tensorflow.ipynb": (2, 7, 3),
+    "01_dropout_pytorch.ipynb": (2, 2, 2),
+    "01_dropout_tensorflow.ipynb": (2, 18, 2),
+    "02_autoencoders_pytorch.ipynb": (0, 7, 6),
+    "02_autoencoders_tensorflow.ipynb": (0, 8, 6),
+    "03_autoencoders_dropout_pytorch.ipynb": (0, 2, 2),
+    "03_autoencoders_dropout_tensorflow.ipynb": (0, 3, 3),
+    "04_vae_pytorch.ipynb": (4, 3, 3),
+    "04_vae_tensorflow.ipynb": (4, 3, 3),
+    "05_gans_pytorch.ipynb": (1, 12, 7),
+    "05_gans_tensorflow.ipynb": (1, 11, 7),
+    "06_mode_collapse_pytorch.ipynb": (8, 5, 6),
+    "06_mode_collapse_tensorflow.ipynb": (8, 5, 6),
+    "07_fid_pytorch.ipynb": (0, 1, 2),
+    "07_fid_tensorflow.ipynb": (0, 1, 2),
+}
+RULES = ("wide figures", "long printed lines", "overflowing elements")
+
+
+def allowed(lab: str, rule: str) -> int:
+    """How many breaches of ``rule`` (one of RULES) the stored outputs of ``lab`` may keep."""
+    return BEFORE_THE_RULES.get(lab, (0, 0, 0))[RULES.index(rule)]

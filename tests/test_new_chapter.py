@@ -19,14 +19,14 @@ def test_a_scaffolded_chapter_passes_the_checks_and_leaves_the_others_fresh(tmp_
     copy = copy_of_the_working_tree(tmp_path / "book")
     env = {**os.environ, "BOOK_CHECKPOINT_DIR": str(tmp_path / "checkpoints"),
            "OMP_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1"}
-    made = subprocess.run([sys.executable, "tools/new_chapter.py", "98", "scaffold_check"],
+    made = subprocess.run([sys.executable, "tools/new_chapter.py", "98", "scaffold"],
                           cwd=copy, env=env, capture_output=True, text=True, timeout=600)
     assert made.returncode == 0, made.stdout[-2000:] + made.stderr[-3000:]
-    assert (copy / "results" / "98_scaffold_check.json").exists(), "the full runs recorded nothing"
-    checks = ["tests/test_labs.py", "tests/test_scoreboard.py", "tests/test_scaffold_check.py",
+    assert (copy / "results" / "98_scaffold.json").exists(), "the full runs recorded nothing"
+    checks = ["tests/test_labs.py", "tests/test_scoreboard.py", "tests/test_scaffold.py",
               "tests/test_exercises.py::test_every_lab_has_exercises_with_runnable_solutions",
-              "notebooks/98_scaffold_check_pytorch.ipynb",
-              "notebooks/98_scaffold_check_tensorflow.ipynb"]
+              "notebooks/98_scaffold_pytorch.ipynb",
+              "notebooks/98_scaffold_tensorflow.ipynb"]
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                           "-p", "no:xdist", "-rA", "--nbval-lax", "--nbval-current-env",
                           *checks],
