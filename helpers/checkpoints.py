@@ -98,54 +98,10 @@ def _is_torch_module(model) -> bool:
 
 def load_or_train(name: str, model, train_fn: Callable[[Any], dict], config: dict, *,
                   directory: str | Path | None = None, verbose: bool = True) -> dict:
-    """Load ``model``'s weights from checkpoint ``name`` if it was trained with ``config``;
-    otherwise call ``train_fn(model)`` and save the result.
-
-    Args:
-        name: file stem; the mode (fast/full) is added, so the two never overwrite each other.
-        model: a ``torch.nn.Module`` or a built ``keras.Model``.
-        train_fn: trains ``model`` in place and returns its history.
-        config: JSON-serialisable hyperparameters; any difference means retraining.
-
-    Returns:
-        The history of the training run that produced the weights.
-    """
-    if not isinstance(name, str) or not name or os.sep in name:
-        raise ValueError(f"name must be a plain file stem, got {name!r}")
-    if not isinstance(config, dict):
-        raise TypeError(f"config must be a dict, got {type(config).__name__}")
-    config = json.loads(json.dumps(config))  # normalise tuples, fail early on odd types
-    is_torch = _is_torch_module(model)
-    suffix = ".pt" if is_torch else ".npz"
-    path = Path(directory or checkpoint_dir()) / f"{name}-{current_budget().mode}{suffix}"
-    if path.exists():
-        try:
-            if is_torch:
-                saved = load_torch(path)
-                saved_config, history = saved["config"], saved["history"]
-                if saved_config == config:
-                    model.load_state_dict(saved["model"])
-            else:
-                arrays, meta = load_arrays(path)
-                saved_config, history = meta["config"], meta["history"]
-                if saved_config == config:
-                    restore_keras_state({"model": model}, arrays)
-        except Exception as error:  # unreadable or incompatible: train again
-            saved_config = None
-            if verbose:
-                print(f"ignoring checkpoint {path} ({error})")
-        if saved_config == config:
-            if verbose:
-                print(f"loaded {path.name} (trained earlier with this config)")
-            return history
-        if verbose and saved_config is not None:
-            print(f"{path.name} was trained with another config; training again")
-    history = train_fn(model)
-    if is_torch:
-        save_torch(path, {"config": config, "history": history, "model": model.state_dict()})
-    else:
-        save_arrays(path, keras_state({"model": model}), {"config": config, "history": history})
-    return history
+    """The former name of :func:`train_once`, without its ``code`` argument; it keys a
+    checkpoint by the code that trains the model as :func:`train_once` does, so a checkpoint
+    written by other code is never loaded. New code calls :func:`train_once`."""
+    return train_once(name, model, train_fn, config, directory=directory, verbose=verbose)
 
 
 def train_once(name: str, model, train_fn: Callable[[Any], dict], config: dict, *,

@@ -28,10 +28,6 @@ from helpers.recorded import load_recorded  # noqa: E402
 # Typed numbers that may equal a recorded value, (page, number) -> the metric they equal: a
 # coincidence, or a recorded result inside math, where the role cannot go.
 ALLOWED = {
-    # a section number of Srivastava et al. (2014), "Section 9.1", which TensorFlow's gap rounds to
-    ("01_dropout", "9.1"): "small_gap_p05_pp",
-    # the paper's test error with dropout, 1.25% (Srivastava et al., 2014), which PyTorch's equals
-    ("01_dropout", "1.25"): "dropout_test_error_pct",
     # Hinton and Salakhutdinov's (2006) PCA error, which the lab's PCA reproduces
     ("02_autoencoders", "13.87"): "pca_sq_err_k30",
     # the dimension count 30/784 = 0.038, derived on the page, which PCA's noise share meets

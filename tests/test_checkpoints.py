@@ -57,28 +57,11 @@ def counting_trainer(calls):
     return train_fn
 
 
-def test_load_or_train_torch(tmp_path, capsys):
+def test_train_once_keeps_fast_and_full_apart(tmp_path, monkeypatch):
     calls = []
-    model = nn.Linear(2, 2)
-    history = load_or_train("net", model, counting_trainer(calls), {"lr": 0.1}, directory=tmp_path)
-    assert calls == [1] and history == {"loss": [1.0, 0.25]}
-    assert (tmp_path / "net-fast.pt").exists()
-
-    again = nn.Linear(2, 2)
-    history = load_or_train("net", again, counting_trainer(calls), {"lr": 0.1}, directory=tmp_path)
-    assert calls == [1], "matching checkpoint must be loaded, not retrained"
-    assert torch.all(again.weight == 0.5) and history == {"loss": [1.0, 0.25]}
-
-    load_or_train("net", nn.Linear(2, 2), counting_trainer(calls), {"lr": 0.2}, directory=tmp_path)
-    assert calls == [1, 1], "another config must retrain"
-    assert "another config" in capsys.readouterr().out
-
-
-def test_load_or_train_keeps_fast_and_full_apart(tmp_path, monkeypatch):
-    calls = []
-    load_or_train("net", nn.Linear(2, 2), counting_trainer(calls), {}, directory=tmp_path)
+    train_once("net", nn.Linear(2, 2), counting_trainer(calls), {}, directory=tmp_path)
     monkeypatch.setenv("BOOK_MODE", "full")
-    load_or_train("net", nn.Linear(2, 2), counting_trainer(calls), {}, directory=tmp_path)
+    train_once("net", nn.Linear(2, 2), counting_trainer(calls), {}, directory=tmp_path)
     assert calls == [1, 1]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net-fast.pt", "net-full.pt"]
 
@@ -97,30 +80,11 @@ def keras_trainer(calls):
     return train_fn
 
 
-def test_load_or_train_keras(tmp_path):
-    calls = []
-    train_fn = keras_trainer(calls)
-    load_or_train("k", build(), train_fn, {"units": 2}, directory=tmp_path)
-    model = build()
-    history = load_or_train("k", model, train_fn, {"units": 2}, directory=tmp_path)
-    assert calls == [1] and history == {"loss": [3.0]}
-    assert all(np.all(w == 0.5) for w in model.get_weights())
-
-
 def test_unreadable_checkpoint_is_retrained(tmp_path):
     (tmp_path / "net-fast.pt").write_bytes(b"garbage")
     calls = []
-    load_or_train("net", nn.Linear(2, 2), counting_trainer(calls), {}, directory=tmp_path)
+    train_once("net", nn.Linear(2, 2), counting_trainer(calls), {}, directory=tmp_path)
     assert calls == [1]
-
-
-@pytest.mark.parametrize("name, config, error", [
-    ("", {}, ValueError), ("a/b", {}, ValueError), ("ok", [1], TypeError),
-    ("ok", {"f": print}, TypeError),
-])
-def test_load_or_train_bad_input(tmp_path, name, config, error):
-    with pytest.raises(error):
-        load_or_train(name, nn.Linear(1, 1), counting_trainer([]), config, directory=tmp_path)
 
 
 def test_restore_refuses_mismatched_shapes():
@@ -212,44 +176,45 @@ def test_which_models_are_torch_modules():
     assert not checkpoints._is_torch_module(object())
 
 
-def test_load_or_train_says_what_it_did(tmp_path, capsys):
+def test_train_once_says_what_it_did(tmp_path, capsys):
     calls = []
-    load_or_train("net", nn.Linear(2, 2), counting_trainer(calls), {}, directory=tmp_path)
+    train_once("net", nn.Linear(2, 2), counting_trainer(calls), {}, directory=tmp_path)
     assert capsys.readouterr().out == ""  # nothing to load: trains quietly
-    load_or_train("net", nn.Linear(2, 2), counting_trainer(calls), {}, directory=tmp_path)
-    assert capsys.readouterr().out == "loaded net-fast.pt (trained earlier with this config)\n"
-    load_or_train("net", nn.Linear(2, 2), counting_trainer(calls), {"a": 1}, directory=tmp_path)
+    train_once("net", nn.Linear(2, 2), counting_trainer(calls), {}, directory=tmp_path)
+    assert capsys.readouterr().out == "loaded net-fast.pt (this code, this config)\n"
+    train_once("net", nn.Linear(2, 2), counting_trainer(calls), {"a": 1}, directory=tmp_path)
     assert capsys.readouterr().out == "net-fast.pt was trained with another config; training again\n"
     (tmp_path / "net-fast.pt").write_bytes(b"garbage")
-    load_or_train("net", nn.Linear(2, 2), counting_trainer(calls), {}, directory=tmp_path)
+    train_once("net", nn.Linear(2, 2), counting_trainer(calls), {}, directory=tmp_path)
     out = capsys.readouterr().out
-    assert out.startswith(f"ignoring checkpoint {tmp_path / 'net-fast.pt'} (") and out.endswith(")\n")
+    assert out.startswith("ignoring checkpoint net-fast.pt (") and out.endswith(")\n")
     for config in ({}, {"b": 2}):  # loaded, then retrained: silent when not verbose
-        load_or_train("net", nn.Linear(2, 2), counting_trainer(calls), config, directory=tmp_path,
+        train_once("net", nn.Linear(2, 2), counting_trainer(calls), config, directory=tmp_path,
                       verbose=False)
     (tmp_path / "net-fast.pt").write_bytes(b"garbage")
-    load_or_train("net", nn.Linear(2, 2), counting_trainer(calls), {}, directory=tmp_path,
+    train_once("net", nn.Linear(2, 2), counting_trainer(calls), {}, directory=tmp_path,
                   verbose=False)
     assert capsys.readouterr().out == "" and len(calls) == 5
     with pytest.raises(ValueError, match="^name must be a plain file stem, got ''$"):
-        load_or_train("", nn.Linear(1, 1), counting_trainer([]), {}, directory=tmp_path)
+        train_once("", nn.Linear(1, 1), counting_trainer([]), {}, directory=tmp_path)
     with pytest.raises(TypeError, match="^config must be a dict, got list$"):
-        load_or_train("ok", nn.Linear(1, 1), counting_trainer([]), [1], directory=tmp_path)
+        train_once("ok", nn.Linear(1, 1), counting_trainer([]), [1], directory=tmp_path)
 
 
-def test_load_or_train_keras_checkpoint_and_its_config(tmp_path, monkeypatch):
+def test_train_once_keras_checkpoint_and_its_config(tmp_path, monkeypatch):
     calls = []
     train_fn = keras_trainer(calls)
     monkeypatch.setenv("BOOK_CHECKPOINT_DIR", str(tmp_path))  # the default directory
-    load_or_train("k", build(), train_fn, {"units": (2, 3)}, verbose=False)
+    train_once("k", build(), train_fn, {"units": (2, 3)}, verbose=False)
     arrays, meta = load_arrays(tmp_path / "k-fast.npz")
-    assert meta == {"config": {"units": [2, 3]}, "history": {"loss": [3.0]}}
+    assert meta["config"] == {"units": [2, 3]} and meta["history"] == {"loss": [3.0]}
+    assert sorted(meta) == ["code", "config", "history"]
     assert sorted(arrays) == ["model/0", "model/1"]
     model = build()
-    load_or_train("k", model, train_fn, {"units": [2, 3]}, verbose=False)  # a tuple is a list
+    train_once("k", model, train_fn, {"units": [2, 3]}, verbose=False)  # a tuple is a list
     assert calls == [1] and all(np.all(w == 0.5) for w in model.get_weights())
     other = build()
-    load_or_train("k", other, train_fn, {"units": [2, 4]}, verbose=False)
+    train_once("k", other, train_fn, {"units": [2, 4]}, verbose=False)
     assert calls == [1, 1]
 
 
@@ -330,11 +295,12 @@ class Net(torch.nn.Module):
     assert calls == [1, 1, 1, 1], "an initialiser passed in code is part of the key"
 
 
-def test_train_once_retrains_a_checkpoint_that_load_or_train_wrote(tmp_path, capsys):
+def test_train_once_retrains_a_checkpoint_written_without_a_code_key(tmp_path, capsys):
+    save_torch(tmp_path / "net-fast.pt",  # what load_or_train wrote before it keyed by code
+               {"config": {}, "history": {"loss": [1.0]}, "model": nn.Linear(2, 2).state_dict()})
     calls = []
-    load_or_train("net", nn.Linear(2, 2), counting_trainer(calls), {}, directory=tmp_path)
     train_once("net", nn.Linear(2, 2), counting_trainer(calls), {}, directory=tmp_path)
-    assert calls == [1, 1]  # it names no code, so no code can claim it
+    assert calls == [1]  # it names no code, so no code can claim it
     assert "other code" in capsys.readouterr().out
 
 
@@ -358,3 +324,21 @@ def test_train_once_keras(tmp_path):
 def test_train_once_bad_input(tmp_path, name, config, train_fn, code, error, message):
     with pytest.raises(error, match=message):
         train_once(name, nn.Linear(1, 1), train_fn, config, code=code, directory=tmp_path)
+
+
+def test_load_or_train_is_train_once_under_its_former_name(tmp_path, capsys):
+    calls = []
+    trainer = counting_trainer(calls)
+    load_or_train("net", nn.Linear(2, 2), trainer, {"lr": 0.1}, directory=tmp_path)
+    model = nn.Linear(2, 2)
+    train_once("net", model, trainer, {"lr": 0.1}, directory=tmp_path)
+    assert calls == [1] and torch.all(model.weight == 0.5), "the same code and config: loaded"
+
+    def other_trainer(model):
+        calls.append(2)
+        return {"loss": [0.0]}
+
+    load_or_train("net", nn.Linear(2, 2), other_trainer, {"lr": 0.1}, directory=tmp_path)
+    assert calls == [1, 2], "a checkpoint another code wrote is not loaded"
+    assert capsys.readouterr().out.endswith(
+        "net-fast.pt was trained with other code; training again\n")

@@ -388,12 +388,12 @@ def test_each_lab_run_is_described_from_its_stamp(tmp_path):
 
 def test_a_run_that_loaded_networks_says_how_many(tmp_path, monkeypatch, capsys):
     torch = pytest.importorskip("torch")
-    from helpers.checkpoints import load_or_train
+    from helpers.checkpoints import train_once
 
     monkeypatch.setenv("BOOK_CHECKPOINT_DIR", str(tmp_path / "checkpoints"))
     model = torch.nn.Linear(2, 1)
-    load_or_train("net", model, lambda m: {"loss": [1.0]}, {"lr": 0.1})
-    load_or_train("net", model, lambda m: {"loss": [1.0]}, {"lr": 0.1})  # now loaded
+    train_once("net", model, lambda m: {"loss": [1.0]}, {"lr": 0.1})
+    train_once("net", model, lambda m: {"loss": [1.0]}, {"lr": 0.1})  # now loaded
     printed = capsys.readouterr().out
     cell = {"cell_type": "code", "outputs": [{"output_type": "stream", "name": "stdout",
                                               "text": printed}]}

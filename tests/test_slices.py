@@ -6,18 +6,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from conftest import check_ratchet  # noqa: E402
 from tools.slices import lab_slices, prefix_slices  # noqa: E402
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-
-# Labs written before the rule, with the prefix slices they still take, most of them images
-# shown rather than scored. Each entry goes when its lab is next re-run with draws instead;
-# the count may only fall.
-NOT_YET_DRAWN = {
-    "01_dropout_pytorch.ipynb": 2,
-    "01_dropout_tensorflow.ipynb": 7,
-}
 
 
 @pytest.mark.parametrize("source, expected", [
@@ -35,7 +26,7 @@ def test_prefix_slices_of_loaded_names(source, expected):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_no_lab_scores_a_prefix_of_a_loaded_split(path):
-    check_ratchet(lab_slices(path), NOT_YET_DRAWN.get(path.name, 0), lab=path.name,
-                  problem="slices the first rows of a loaded split",
-                  fix="take a seeded random draw (helpers.data.draw) instead",
-                  table="NOT_YET_DRAWN")
+    slices = lab_slices(path)
+    assert not slices, (
+        f"{path.name} slices the first rows of a loaded split: {', '.join(slices)}; take a "
+        "seeded random draw (helpers.data.draw) instead")
