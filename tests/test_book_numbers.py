@@ -34,8 +34,13 @@ ALLOWED = {
     ("02_autoencoders", "0.038"): "noise_share_pca_k30",
     # PacGAN's GAN on the ring, 6.3 modes (Lin et al., 2018), which PyTorch's grid HQ rounds to
     ("06_mode_collapse", "6.3"): "grid_gan_high_quality_pct",
-    # PacGAN3's ring high-quality share, 97.7% (Lin et al., 2018), which PyTorch's best equals
+    # PacGAN3's ring high-quality share, 97.7% (Lin et al., 2018), which TensorFlow's best rounds to
     ("06_mode_collapse", "97.7"): "ring_pac2_mbstd_high_quality_pct",
+    # VEEGAN's unrolled GAN on the ring, 7.6 modes (Srivastava et al., 2017), which
+    # TensorFlow's ten-step unrolled GAN equals
+    ("06_mode_collapse", "7.6"): "ring_unrolled10_modes",
+    # PacGAN4's grid modes, 24.8 (Lin et al., 2018), which a wall time in seconds rounds to
+    ("06_mode_collapse", "24.8"): "grid_gan_seconds",
 }
 
 NUMBER = re.compile(r"(?<![\w.])(?:\d{1,3}(?:,\d{3})+|\d+)\.\d+(?!\w|\.\d)")
