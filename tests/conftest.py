@@ -79,22 +79,18 @@ def check_ratchet(found: list[str], allowed: int, *, lab: str, problem: str, fix
 # panels of helpers.plot_history and helpers.save_results' one-line record are most of them.
 # An entry falls when its lab is re-run with outputs that keep the rule; counts may only fall.
 BEFORE_THE_RULES = {
-    "00_getting_started_pytorch.ipynb": (2, 8, 3),
-    "00_getting_started_tensorflow.ipynb": (2, 7, 3),
-    "01_dropout_pytorch.ipynb": (0, 1, 1),
-    "01_dropout_tensorflow.ipynb": (0, 1, 1),
-    "02_autoencoders_pytorch.ipynb": (0, 7, 6),
-    "02_autoencoders_tensorflow.ipynb": (0, 8, 6),
-    "03_autoencoders_dropout_pytorch.ipynb": (0, 2, 2),
-    "03_autoencoders_dropout_tensorflow.ipynb": (0, 3, 3),
-    "04_vae_pytorch.ipynb": (4, 3, 3),
-    "04_vae_tensorflow.ipynb": (4, 3, 3),
-    "05_gans_pytorch.ipynb": (1, 12, 7),
-    "05_gans_tensorflow.ipynb": (1, 11, 7),
-    "06_mode_collapse_pytorch.ipynb": (8, 5, 6),
-    "06_mode_collapse_tensorflow.ipynb": (8, 5, 6),
-    "07_fid_pytorch.ipynb": (0, 1, 2),
-    "07_fid_tensorflow.ipynb": (0, 1, 2),
+    "00_getting_started_pytorch.ipynb": (0, 8, 3),
+    "00_getting_started_tensorflow.ipynb": (0, 7, 3),
+    "02_autoencoders_pytorch.ipynb": (0, 6, 5),
+    "02_autoencoders_tensorflow.ipynb": (0, 7, 5),
+    "03_autoencoders_dropout_pytorch.ipynb": (0, 1, 1),
+    "03_autoencoders_dropout_tensorflow.ipynb": (0, 2, 2),
+    "04_vae_pytorch.ipynb": (0, 2, 2),
+    "04_vae_tensorflow.ipynb": (0, 2, 2),
+    "05_gans_pytorch.ipynb": (0, 11, 6),
+    "05_gans_tensorflow.ipynb": (0, 10, 6),
+    "06_mode_collapse_pytorch.ipynb": (0, 0, 1),
+    "06_mode_collapse_tensorflow.ipynb": (0, 0, 1),
 }
 RULES = ("wide figures", "long printed lines", "overflowing elements")
 
